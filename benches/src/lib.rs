@@ -1,0 +1,1 @@
+//! Criterion benchmarks for quarry live in `benches/`; this library is empty.

@@ -1,0 +1,462 @@
+//! The `quarry` command-line tool: ingest, generate, inspect and maintain a quarry data directory.
+//!
+//! Every command works through the `quarry` facade crate only, as an embedding service would.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use quarry::{Engine, EngineStats, Format, IngestReport, TeamId};
+use quarry_testkit::{Generator, GeneratorConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "quarry",
+    version,
+    about = "An embeddable logs engine over plain Parquet"
+)]
+struct Cli {
+    /// Data directory.
+    #[arg(long, global = true, default_value = "./quarry-data")]
+    data: PathBuf,
+    /// Team (tenant) id.
+    #[arg(long, global = true, default_value_t = 1)]
+    team: u32,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Ingest log files (or `-` for stdin); flushes to Parquet before returning.
+    Ingest {
+        /// Input format.
+        #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+        format: InputFormat,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Files to ingest; `-` reads stdin.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Generate realistic logs with the deterministic test generator.
+    Gen {
+        /// Rows to generate.
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GenFormat::Jsonl)]
+        format: GenFormat,
+        /// First timestamp (RFC 3339); default 2026-11-01T00:00:00Z.
+        #[arg(long)]
+        start: Option<String>,
+        /// Hours the rows span.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        /// Output file (`-` for stdout).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Partitions, files, rows, bytes on disk, bytes per row and compression ratio.
+    Stats {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge small files of each hour partition.
+    Compact {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop hour partitions older than the team's retention.
+    Retention {
+        /// Set the team's retention to this many days first.
+        #[arg(long)]
+        days: Option<u32>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The main job for now: generate logs, ingest them into a fresh data directory, print stats.
+    Demo {
+        /// Rows to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum InputFormat {
+    Auto,
+    Jsonl,
+    OtlpJson,
+    OtlpProto,
+}
+
+impl From<InputFormat> for Format {
+    fn from(f: InputFormat) -> Format {
+        match f {
+            InputFormat::Auto => Format::Auto,
+            InputFormat::Jsonl => Format::JsonLines,
+            InputFormat::OtlpJson => Format::OtlpJson,
+            InputFormat::OtlpProto => Format::OtlpProto,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum GenFormat {
+    Jsonl,
+    OtlpJson,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let team = TeamId(cli.team);
+    match cli.command {
+        Command::Ingest {
+            format,
+            json,
+            files,
+        } => {
+            let engine = open(&cli.data)?;
+            let summary = ingest_files(&engine, team, format.into(), &files)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
+            } else {
+                summary.print();
+            }
+        }
+        Command::Gen {
+            rows,
+            seed,
+            format,
+            start,
+            hours,
+            out,
+        } => {
+            let mut config = GeneratorConfig {
+                seed,
+                rows,
+                span: i64::from(hours.max(1)) * 3_600_000_000_000,
+                ..Default::default()
+            };
+            if let Some(start) = start {
+                config.start = chrono_parse(&start)
+                    .with_context(|| format!("--start: expected RFC 3339, got {start:?}"))?;
+            }
+            let sink: Box<dyn Write> = if out == Path::new("-") {
+                Box::new(std::io::stdout().lock())
+            } else {
+                Box::new(File::create(&out).with_context(|| format!("creating {}", out.display()))?)
+            };
+            let mut sink = BufWriter::with_capacity(1 << 20, sink);
+            let started = Instant::now();
+            let n = match format {
+                GenFormat::Jsonl => quarry_testkit::write_jsonl(Generator::new(config), &mut sink)?,
+                GenFormat::OtlpJson => {
+                    quarry_testkit::write_otlp_json(Generator::new(config), 1000, &mut sink)?
+                }
+            };
+            sink.flush()?;
+            eprintln!("generated {n} rows in {:.2?}", started.elapsed());
+        }
+        Command::Stats { json } => {
+            let engine = open(&cli.data)?;
+            print_stats(&engine.stats()?, json)?;
+        }
+        Command::Compact { json } => {
+            let engine = open(&cli.data)?;
+            engine.flush()?;
+            let r = engine.compact()?;
+            let v = serde_json::json!({"partitions": r.partitions, "files_removed": r.files_removed,
+                "files_written": r.files_written, "rows": r.rows});
+            if json {
+                println!("{v}");
+            } else {
+                println!(
+                    "compacted {} partitions: {} files merged into {}, {} rows",
+                    r.partitions, r.files_removed, r.files_written, r.rows
+                );
+            }
+        }
+        Command::Retention { days, json } => {
+            let engine = open(&cli.data)?;
+            if let Some(days) = days {
+                engine.set_retention_days(team, days)?;
+            }
+            let r = engine.retention()?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"partitions": r.partitions, "files": r.files, "rows": r.rows})
+                );
+            } else {
+                println!(
+                    "dropped {} partitions ({} files, {} rows)",
+                    r.partitions, r.files, r.rows
+                );
+            }
+        }
+        Command::Demo { rows, seed } => demo(&cli.data, team, rows, seed)?,
+    }
+    Ok(())
+}
+
+fn chrono_parse(s: &str) -> Option<i64> {
+    // Reuse the decoder's timestamp rule by decoding a one-field record.
+    let line = serde_json::json!({ "timestamp": s }).to_string();
+    let decoded = quarry_core::decode(Format::JsonLines, line.as_bytes()).ok()?;
+    decoded.logs.first()?.timestamp
+}
+
+fn open(dir: &Path) -> Result<Engine> {
+    Engine::builder(dir)
+        .open()
+        .with_context(|| format!("opening data directory {}", dir.display()))
+}
+
+struct Summary {
+    report: IngestReport,
+    files_written: usize,
+    elapsed: Duration,
+    bytes: u64,
+}
+
+impl Summary {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "accepted": self.report.accepted,
+            "rejected": self.report.rejected,
+            "errors": self.report.errors.iter().map(|e| serde_json::json!({
+                "index": e.index, "field": e.field, "reason": e.reason})).collect::<Vec<_>>(),
+            "files_written": self.files_written,
+            "input_bytes": self.bytes,
+            "seconds": self.elapsed.as_secs_f64(),
+        })
+    }
+
+    fn print(&self) {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        println!(
+            "accepted {} rows, rejected {}, wrote {} files in {:.2}s ({:.0} rows/s)",
+            self.report.accepted,
+            self.report.rejected,
+            self.files_written,
+            secs,
+            self.report.accepted as f64 / secs
+        );
+        for e in self.report.errors.iter().take(10) {
+            println!("  rejected {e}");
+        }
+        if self.report.rejected > 10 {
+            println!("  … and {} more", self.report.rejected - 10);
+        }
+    }
+}
+
+/// Input is decoded and ingested in chunks of about this many bytes, cut at line ends.
+const CHUNK: usize = 8 << 20;
+
+fn ingest_files(
+    engine: &Engine,
+    team: TeamId,
+    format: Format,
+    files: &[PathBuf],
+) -> Result<Summary> {
+    let started = Instant::now();
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .expect("valid template"),
+    );
+    let mut report = IngestReport::default();
+    let mut bytes = 0u64;
+    for path in files {
+        let mut reader: Box<dyn Read> = if path == Path::new("-") {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(File::open(path).with_context(|| format!("opening {}", path.display()))?)
+        };
+        let mut head = Vec::new();
+        (&mut reader)
+            .take(64 << 10)
+            .read_to_end(&mut head)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let format = if format == Format::Auto {
+            Format::detect(&head)
+        } else {
+            format
+        };
+        let line_oriented = match format {
+            Format::JsonLines => true,
+            // One request per line streams; a pretty-printed document must be read whole.
+            Format::OtlpJson => head.split(|&b| b == b'\n').next().is_some_and(|first| {
+                serde_json::from_slice::<serde::de::IgnoredAny>(first).is_ok()
+            }),
+            _ => false,
+        };
+        let mut buf = head;
+        let mut line_base = 0usize;
+        loop {
+            let mut eof = false;
+            if buf.len() < CHUNK {
+                let want = if line_oriented {
+                    CHUNK - buf.len()
+                } else {
+                    usize::MAX
+                };
+                let n = (&mut reader)
+                    .take(want as u64)
+                    .read_to_end(&mut buf)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                eof = n == 0 || !line_oriented;
+            }
+            if buf.is_empty() {
+                break;
+            }
+            let cut = if eof || !line_oriented {
+                buf.len()
+            } else {
+                match buf.iter().rposition(|&b| b == b'\n') {
+                    Some(i) => i + 1,
+                    None => buf.len(),
+                }
+            };
+            let rest = buf.split_off(cut);
+            let mut r = engine
+                .ingest_bytes(team, format, &buf)
+                .with_context(|| format!("ingesting {}", path.display()))?;
+            for e in &mut r.errors {
+                if line_oriented {
+                    e.index += line_base;
+                }
+            }
+            if line_oriented {
+                line_base += buf.iter().filter(|&&b| b == b'\n').count();
+            }
+            bytes += buf.len() as u64;
+            bar.inc(buf.len() as u64);
+            report.merge(r);
+            buf = rest;
+            if eof && buf.is_empty() {
+                break;
+            }
+        }
+    }
+    let flushed = engine.flush()?;
+    bar.finish_and_clear();
+    Ok(Summary {
+        report,
+        files_written: flushed.files.len(),
+        elapsed: started.elapsed(),
+        bytes,
+    })
+}
+
+fn print_stats(stats: &EngineStats, json: bool) -> Result<()> {
+    let s = &stats.storage;
+    if json {
+        let v = serde_json::json!({
+            "teams": s.teams,
+            "partitions": s.partitions,
+            "files": s.files,
+            "rows": s.file_rows,
+            "memtable_rows": s.memtable_rows,
+            "parquet_bytes": s.parquet_bytes,
+            "index_bytes": s.index_bytes,
+            "bytes_on_disk": s.parquet_bytes + s.index_bytes,
+            "raw_bytes": s.raw_bytes,
+            "bytes_per_row": stats.bytes_per_row(),
+            "compression_ratio": stats.compression_ratio(),
+            "wal_segments": s.wal_segments,
+            "wal_bytes": s.wal_bytes,
+            "catalog_version": s.version,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("teams              {}", s.teams);
+        println!("partitions         {}", s.partitions);
+        println!("files              {}", s.files);
+        println!(
+            "rows               {} (+{} in memtable)",
+            s.file_rows, s.memtable_rows
+        );
+        println!("parquet bytes      {}", s.parquet_bytes);
+        println!("index bytes        {}", s.index_bytes);
+        println!("bytes per row      {:.1}", stats.bytes_per_row());
+        println!(
+            "compression ratio  {:.1}x (uncompressed log bytes / bytes on disk)",
+            stats.compression_ratio()
+        );
+        println!(
+            "wal                {} segments, {} bytes",
+            s.wal_segments, s.wal_bytes
+        );
+    }
+    Ok(())
+}
+
+fn demo(data: &Path, team: TeamId, rows: u64, seed: u64) -> Result<()> {
+    if data.join("catalog.sqlite").exists() {
+        bail!(
+            "{} already holds a quarry data directory; the demo needs a fresh one (pass --data)",
+            data.display()
+        );
+    }
+    let engine = open(data)?;
+    let config = GeneratorConfig {
+        seed,
+        rows,
+        ..Default::default()
+    };
+    println!(
+        "generating and ingesting {rows} rows into {} …",
+        data.display()
+    );
+    let started = Instant::now();
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(rows)
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut generator = Generator::new(config);
+    loop {
+        let batch: Vec<_> = generator.by_ref().take(50_000).collect();
+        if batch.is_empty() {
+            break;
+        }
+        bar.inc(batch.len() as u64);
+        engine.ingest(team, batch)?;
+    }
+    let flushed = engine.flush()?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "ingested {rows} rows in {secs:.2}s ({:.0} rows/s), {} files written",
+        rows as f64 / secs,
+        flushed.files.len()
+    );
+    print_stats(&engine.stats()?, false)
+}

@@ -1,0 +1,262 @@
+//! Flat JSON Lines records (the shape of `testdata/loghub/README.md`).
+//!
+//! Grammar of one line (any field may be absent or `null`; unknown fields are ignored so that producers can add
+//! fields without breaking older engines):
+//!
+//! ```text
+//! {
+//!   "timestamp":            RFC 3339 text | integer Unix nanoseconds      (absent: the ingest time)
+//!   "observed_timestamp":   RFC 3339 text | integer Unix nanoseconds      (absent: the ingest time)
+//!   "severity_text":        text
+//!   "severity_number":      integer in i32
+//!   "service_name":         text           (absent: resource_attributes["service.name"], else "")
+//!   "body":                 any JSON       (text verbatim, other values as compact JSON, null as "")
+//!   "trace_id", "span_id":  text, hex or base64 of 16 / 8 bytes; any other text is the all-zero id
+//!   "trace_flags":          integer in u32
+//!   "attributes",
+//!   "resource_attributes":  object of any JSON values (text verbatim, other values compact JSON; null drops the key)
+//!   "instrumentation_scope": text
+//!   "event_name":           text
+//! }
+//! ```
+//!
+//! A line that is not UTF-8, not a JSON object, or has a field of the wrong type is rejected with a
+//! [`RecordError`] naming the field; the other lines are kept. Blank lines are skipped.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{Decoded, RecordError, json_to_text};
+use crate::ids::parse_id;
+use crate::record::{Attributes, DecodedLog, normalize_attributes};
+use crate::severity::normalize_severity;
+
+#[derive(Deserialize)]
+struct FlatRecord<'a> {
+    #[serde(borrow, default)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    observed_timestamp: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    severity_text: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    severity_number: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    service_name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    trace_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    span_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    trace_flags: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    attributes: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    resource_attributes: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    instrumentation_scope: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event_name: Option<&'a RawValue>,
+}
+
+/// Decodes JSON Lines; [`RecordError::index`] is the 0-based line number.
+pub fn decode(input: &[u8]) -> Decoded {
+    let mut out = Decoded::default();
+    for (index, line) in input.split(|&b| b == b'\n').enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        match decode_line(index, line) {
+            Ok(log) => out.logs.push(log),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    out
+}
+
+/// Decodes one line (without its newline) as record `index`.
+pub fn decode_line(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError> {
+    let text = std::str::from_utf8(line).map_err(|e| {
+        RecordError::new(
+            index,
+            "record",
+            format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    let rec: FlatRecord<'_> = serde_json::from_str(text).map_err(|e| {
+        let reason = if text.starts_with('{') {
+            format!("invalid JSON: {e}")
+        } else {
+            "expected a JSON object".to_owned()
+        };
+        RecordError::new(index, "record", reason)
+    })?;
+    let err = |field: &str, reason: &str| RecordError::new(index, field, reason);
+
+    let timestamp = opt(rec.timestamp)
+        .map(parse_timestamp)
+        .transpose()
+        .map_err(|r| err("timestamp", r))?;
+    let observed_timestamp = opt(rec.observed_timestamp)
+        .map(parse_timestamp)
+        .transpose()
+        .map_err(|r| err("observed_timestamp", r))?;
+    let severity_text = opt_text(rec.severity_text).map_err(|r| err("severity_text", r))?;
+    let severity_number = opt(rec.severity_number)
+        .map(|v| serde_json::from_str::<i32>(v.get()))
+        .transpose()
+        .map_err(|_| {
+            err(
+                "severity_number",
+                "expected an integer between -2147483648 and 2147483647",
+            )
+        })?
+        .unwrap_or(0);
+    let service_name = opt_text(rec.service_name).map_err(|r| err("service_name", r))?;
+    let body = match opt(rec.body) {
+        None => String::new(),
+        Some(raw) => raw_to_text(raw).map_err(|r| err("body", &r))?,
+    };
+    let trace_id = opt_text(rec.trace_id)
+        .map_err(|_| err("trace_id", "expected hex or base64 text"))?
+        .map(|s| parse_id::<16>(&s))
+        .unwrap_or([0; 16]);
+    let span_id = opt_text(rec.span_id)
+        .map_err(|_| err("span_id", "expected hex or base64 text"))?
+        .map(|s| parse_id::<8>(&s))
+        .unwrap_or([0; 8]);
+    let trace_flags = opt(rec.trace_flags)
+        .map(|v| serde_json::from_str::<u32>(v.get()))
+        .transpose()
+        .map_err(|_| {
+            err(
+                "trace_flags",
+                "expected an integer between 0 and 4294967295",
+            )
+        })?
+        .unwrap_or(0);
+    let attributes =
+        attributes_of(rec.attributes).map_err(|(f, r)| err(&format!("attributes{f}"), &r))?;
+    let mut resource_attributes = attributes_of(rec.resource_attributes)
+        .map_err(|(f, r)| err(&format!("resource_attributes{f}"), &r))?;
+    let instrumentation_scope = opt_text(rec.instrumentation_scope)
+        .map_err(|r| err("instrumentation_scope", r))?
+        .unwrap_or_default();
+    let event_name = opt_text(rec.event_name)
+        .map_err(|r| err("event_name", r))?
+        .unwrap_or_default();
+
+    let service_name = match service_name {
+        Some(s) => s.into_owned(),
+        None => crate::record::attribute(&resource_attributes, "service.name")
+            .unwrap_or("")
+            .to_owned(),
+    };
+    ensure_service_name(&mut resource_attributes, &service_name);
+
+    let (severity_text, severity_number) = normalize_severity(
+        severity_text.as_deref().unwrap_or(""),
+        severity_number,
+        &body,
+    );
+    let mut log = DecodedLog {
+        timestamp,
+        observed_timestamp,
+        trace_id,
+        span_id,
+        trace_flags,
+        severity_text,
+        severity_number,
+        service_name,
+        body,
+        attributes,
+        resource_attributes,
+        instrumentation_scope: instrumentation_scope.into_owned(),
+        event_name: event_name.into_owned(),
+        bytes_uncompressed: 0,
+    };
+    log.bytes_uncompressed = log.compute_bytes_uncompressed();
+    Ok(log)
+}
+
+/// Adds `service.name` to resource attributes when absent (spec §1.2: every resource carries it).
+pub(crate) fn ensure_service_name(resource: &mut Attributes, service_name: &str) {
+    if crate::record::attribute(resource, "service.name").is_none() {
+        resource.push(("service.name".to_owned(), service_name.to_owned()));
+        normalize_attributes(resource);
+    }
+}
+
+/// `None` for an absent field and for JSON `null`.
+fn opt(raw: Option<&RawValue>) -> Option<&RawValue> {
+    raw.filter(|r| r.get() != "null")
+}
+
+fn opt_text(raw: Option<&RawValue>) -> Result<Option<Cow<'_, str>>, &'static str> {
+    match opt(raw) {
+        None => Ok(None),
+        Some(r) => serde_json::from_str::<Cow<'_, str>>(r.get())
+            .map(Some)
+            .map_err(|_| "expected text"),
+    }
+}
+
+/// Parses a timestamp: RFC 3339 text or integer Unix nanoseconds.
+fn parse_timestamp(raw: &RawValue) -> Result<i64, &'static str> {
+    const EXPECTED: &str =
+        "expected RFC 3339 text (2026-11-01T00:00:00Z) or integer Unix nanoseconds";
+    let text = raw.get();
+    if text.starts_with('"') {
+        let s: Cow<'_, str> = serde_json::from_str(text).map_err(|_| EXPECTED)?;
+        let dt = chrono::DateTime::parse_from_rfc3339(&s).map_err(|_| EXPECTED)?;
+        dt.timestamp_nanos_opt()
+            .ok_or("outside the representable range (years 1677 to 2262)")
+    } else {
+        serde_json::from_str::<i64>(text).map_err(|_| EXPECTED)
+    }
+}
+
+/// Renders any JSON value as text: strings verbatim, others compact JSON, `null` as "".
+fn raw_to_text(raw: &RawValue) -> Result<String, String> {
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'"') => {
+            serde_json::from_str::<String>(text).map_err(|e| format!("invalid string: {e}"))
+        }
+        // Numbers, booleans and null are already compact; compact the containers.
+        Some(b'{') | Some(b'[') => serde_json::from_str::<serde_json::Value>(text)
+            .map(|v| json_to_text(&v))
+            .map_err(|e| format!("invalid JSON: {e}")),
+        _ if text == "null" => Ok(String::new()),
+        _ => Ok(text.to_owned()),
+    }
+}
+
+/// Parses an attribute object; errors carry the `.key` suffix of the failing entry.
+fn attributes_of(raw: Option<&RawValue>) -> Result<Attributes, (String, String)> {
+    let Some(raw) = opt(raw) else {
+        return Ok(Vec::new());
+    };
+    let map: BTreeMap<Cow<'_, str>, &RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
+        (
+            String::new(),
+            "expected an object of key/value pairs".to_owned(),
+        )
+    })?;
+    let mut out = Vec::with_capacity(map.len());
+    // BTreeMap already sorts keys and keeps the last duplicate.
+    for (k, v) in map {
+        if v.get() == "null" {
+            continue;
+        }
+        let value = raw_to_text(v).map_err(|r| (format!(".{k}"), r))?;
+        out.push((k.into_owned(), value));
+    }
+    Ok(out)
+}

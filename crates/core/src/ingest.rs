@@ -1,0 +1,219 @@
+//! Stamping decoded logs at ingest: id, observation time, resource fingerprint and the optional far-timestamp rule.
+//!
+//! Everything here takes its time from an injected [`Clock`], so ingest is deterministic under test.
+
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use crate::ids::UuidV7Generator;
+use crate::record::{Attributes, DecodedLog, LogRecord};
+
+/// A source of "now" in nanoseconds since the Unix epoch. Everything that needs the time takes one, so tests
+/// pin it.
+pub trait Clock: Send + Sync + Debug {
+    /// The current time in nanoseconds since the Unix epoch.
+    fn now_nanos(&self) -> i64;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_nanos(&self) -> i64 {
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+    }
+}
+
+/// A clock that reads what it was set to; for tests and replays.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock at `nanos`.
+    pub fn new(nanos: i64) -> Self {
+        ManualClock(AtomicI64::new(nanos))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, nanos: i64) {
+        self.0.store(nanos, Ordering::SeqCst);
+    }
+
+    /// Moves the time forward by `nanos`.
+    pub fn advance(&self, nanos: i64) {
+        self.0.fetch_add(nanos, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_nanos(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How ingest treats timestamps. The default keeps every timestamp as sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// PostHog's capture rule (spec §1.5): a timestamp more than 24 h before or after `now` is replaced by `now`,
+    /// and the original is kept in the log attribute `$originalTimestamp` (RFC 3339). Off by default because it
+    /// silently moves back-filled history; turn it on to match PostHog exactly.
+    pub replace_far_timestamps: bool,
+}
+
+impl IngestOptions {
+    /// Sets [`IngestOptions::replace_far_timestamps`].
+    pub fn with_replace_far_timestamps(mut self, on: bool) -> Self {
+        self.replace_far_timestamps = on;
+        self
+    }
+}
+
+/// The attribute that keeps a replaced timestamp.
+pub const ORIGINAL_TIMESTAMP_KEY: &str = "$originalTimestamp";
+
+const DAY_NANOS: i64 = 24 * 3600 * 1_000_000_000;
+
+/// Turns [`DecodedLog`]s into [`LogRecord`]s: assigns the UUIDv7 (from the clock), the observation time (the
+/// client's, else `now`), the resource fingerprint, and applies [`IngestOptions`].
+#[derive(Debug)]
+pub struct Stamper {
+    ids: UuidV7Generator,
+    options: IngestOptions,
+}
+
+impl Stamper {
+    /// A stamper whose ids derive from `seed` (pass a random seed in production, a fixed one in tests).
+    pub fn new(seed: u64, options: IngestOptions) -> Self {
+        Stamper {
+            ids: UuidV7Generator::new(seed),
+            options,
+        }
+    }
+
+    /// Stamps one record at time `now` (nanoseconds).
+    pub fn stamp(&mut self, log: DecodedLog, now: i64) -> LogRecord {
+        let now_ms = (now.max(0) / 1_000_000) as u64;
+        let mut timestamp = log.timestamp.unwrap_or(now);
+        let mut attributes = log.attributes;
+        let mut bytes = log.bytes_uncompressed;
+        if self.options.replace_far_timestamps && timestamp.abs_diff(now) > DAY_NANOS as u64 {
+            let original = format_rfc3339_nanos(timestamp);
+            bytes += (ORIGINAL_TIMESTAMP_KEY.len() + original.len()) as u64;
+            attributes.push((ORIGINAL_TIMESTAMP_KEY.to_owned(), original));
+            crate::record::normalize_attributes(&mut attributes);
+            timestamp = now;
+        }
+        LogRecord {
+            uuid: self.ids.next(now_ms),
+            timestamp,
+            observed_timestamp: log.observed_timestamp.unwrap_or(now),
+            trace_id: log.trace_id,
+            span_id: log.span_id,
+            trace_flags: log.trace_flags,
+            severity_text: log.severity_text,
+            severity_number: log.severity_number,
+            service_name: log.service_name,
+            body: log.body,
+            resource_fingerprint: resource_fingerprint(&log.resource_attributes),
+            attributes,
+            resource_attributes: log.resource_attributes,
+            instrumentation_scope: log.instrumentation_scope,
+            event_name: log.event_name,
+            bytes_uncompressed: bytes,
+        }
+    }
+}
+
+/// The identity of "the emitting pod/host" (spec §1.1 `resource_fingerprint`): XXH3-64 (seed 0) of the normalised
+/// resource attributes encoded as `(u32-LE key length, key, u32-LE value length, value)*` in key order. Stable
+/// across versions and platforms because both the encoding and the hash are fixed.
+pub fn resource_fingerprint(attrs: &Attributes) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for (k, v) in attrs {
+        hasher.update(&(k.len() as u32).to_le_bytes());
+        hasher.update(k.as_bytes());
+        hasher.update(&(v.len() as u32).to_le_bytes());
+        hasher.update(v.as_bytes());
+    }
+    hasher.digest()
+}
+
+/// RFC 3339 in UTC with as many fractional digits as needed (`2026-11-01T00:00:43.2Z` keeps nanoseconds exactly).
+pub fn format_rfc3339_nanos(nanos: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(nanos)
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::severity::Severity;
+
+    fn decoded(ts: Option<i64>) -> DecodedLog {
+        DecodedLog {
+            timestamp: ts,
+            observed_timestamp: None,
+            trace_id: [0; 16],
+            span_id: [0; 8],
+            trace_flags: 0,
+            severity_text: Severity::Info,
+            severity_number: 9,
+            service_name: "api".into(),
+            body: "hello".into(),
+            attributes: vec![],
+            resource_attributes: vec![("service.name".into(), "api".into())],
+            instrumentation_scope: String::new(),
+            event_name: String::new(),
+            bytes_uncompressed: 20,
+        }
+    }
+
+    #[test]
+    fn stamping_is_deterministic_and_keeps_timestamps_by_default() {
+        let now = 1_800_000_000_000_000_000;
+        let far = now - 3 * DAY_NANOS;
+        let a = Stamper::new(7, IngestOptions::default()).stamp(decoded(Some(far)), now);
+        let b = Stamper::new(7, IngestOptions::default()).stamp(decoded(Some(far)), now);
+        assert_eq!(a, b);
+        assert_eq!(a.timestamp, far);
+        assert_eq!(a.observed_timestamp, now);
+        assert_eq!(
+            a.resource_fingerprint,
+            resource_fingerprint(&vec![("service.name".into(), "api".into())])
+        );
+        let missing = Stamper::new(7, IngestOptions::default()).stamp(decoded(None), now);
+        assert_eq!(missing.timestamp, now);
+    }
+
+    #[test]
+    fn far_timestamps_are_replaced_when_asked() {
+        let now = 1_800_000_000_000_000_000;
+        let opts = IngestOptions::default().with_replace_far_timestamps(true);
+        let mut s = Stamper::new(7, opts);
+        let near = s.stamp(decoded(Some(now + DAY_NANOS)), now);
+        assert_eq!(
+            near.timestamp,
+            now + DAY_NANOS,
+            "exactly 24 h is not more than 24 h"
+        );
+        let far = s.stamp(decoded(Some(now - DAY_NANOS - 1)), now);
+        assert_eq!(far.timestamp, now);
+        assert_eq!(
+            crate::record::attribute(&far.attributes, ORIGINAL_TIMESTAMP_KEY),
+            Some(format_rfc3339_nanos(now - DAY_NANOS - 1).as_str())
+        );
+        assert_eq!(
+            far.bytes_uncompressed,
+            20 + 18 + format_rfc3339_nanos(now - DAY_NANOS - 1).len() as u64
+        );
+    }
+
+    #[test]
+    fn fingerprint_depends_on_content_only() {
+        let a = vec![("a".to_string(), "bc".to_string())];
+        let b = vec![("ab".to_string(), "c".to_string())];
+        assert_ne!(resource_fingerprint(&a), resource_fingerprint(&b));
+        assert_eq!(resource_fingerprint(&a), resource_fingerprint(&a.clone()));
+    }
+}

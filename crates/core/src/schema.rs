@@ -1,0 +1,269 @@
+//! The Arrow schema of stored logs and conversions between [`LogRecord`]s and Arrow [`RecordBatch`]es.
+//!
+//! This schema is what the Parquet files hold, so DuckDB, Polars and Spark see the same columns:
+//!
+//! | column | Arrow type | notes |
+//! |---|---|---|
+//! | `service_name` | Utf8 | first sort key |
+//! | `severity_text` | Utf8 | second sort key; one of the seven stored names |
+//! | `timestamp` | Timestamp(ns, UTC) | third sort key |
+//! | `observed_timestamp` | Timestamp(ns, UTC) | |
+//! | `uuid` | FixedSizeBinary(16) | UUIDv7, fourth sort key |
+//! | `trace_id` | FixedSizeBinary(16) | all zero = none |
+//! | `span_id` | FixedSizeBinary(8) | all zero = none |
+//! | `trace_flags` | UInt32 | |
+//! | `severity_number` | Int32 | |
+//! | `body` | Utf8 | |
+//! | `attributes` | Map(Utf8 → Utf8) | keys sorted, unique |
+//! | `resource_attributes` | Map(Utf8 → Utf8) | keys sorted, unique, always has `service.name` |
+//! | `resource_fingerprint` | UInt64 | |
+//! | `instrumentation_scope` | Utf8 | |
+//! | `event_name` | Utf8 | |
+//! | `bytes_uncompressed` | UInt64 | |
+//!
+//! No column is nullable. The team, date and hour are not columns: they are the hive-style directories above each
+//! file (`team=1/date=2026-11-01/hour=00`), which readers turn into columns themselves.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, FixedSizeBinaryArray, FixedSizeBinaryBuilder, Int32Array, MapArray,
+    MapBuilder, MapFieldNames, RecordBatch, StringArray, StringBuilder, TimestampNanosecondArray,
+    UInt32Array, UInt64Array,
+};
+use arrow::datatypes::{
+    DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit, UInt32Type, UInt64Type,
+};
+use arrow::error::ArrowError;
+
+use crate::record::{Attributes, LogRecord};
+use crate::severity::Severity;
+
+/// Column names, so that no other crate spells them by hand.
+pub mod columns {
+    #![allow(missing_docs)]
+    pub const SERVICE_NAME: &str = "service_name";
+    pub const SEVERITY_TEXT: &str = "severity_text";
+    pub const TIMESTAMP: &str = "timestamp";
+    pub const OBSERVED_TIMESTAMP: &str = "observed_timestamp";
+    pub const UUID: &str = "uuid";
+    pub const TRACE_ID: &str = "trace_id";
+    pub const SPAN_ID: &str = "span_id";
+    pub const TRACE_FLAGS: &str = "trace_flags";
+    pub const SEVERITY_NUMBER: &str = "severity_number";
+    pub const BODY: &str = "body";
+    pub const ATTRIBUTES: &str = "attributes";
+    pub const RESOURCE_ATTRIBUTES: &str = "resource_attributes";
+    pub const RESOURCE_FINGERPRINT: &str = "resource_fingerprint";
+    pub const INSTRUMENTATION_SCOPE: &str = "instrumentation_scope";
+    pub const EVENT_NAME: &str = "event_name";
+    pub const BYTES_UNCOMPRESSED: &str = "bytes_uncompressed";
+}
+
+fn map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
+    let names = MapFieldNames {
+        entry: "key_value".into(),
+        key: "key".into(),
+        value: "value".into(),
+    };
+    MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new())
+        .with_values_field(Arc::new(Field::new("value", DataType::Utf8, false)))
+}
+
+fn timestamp_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+}
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    use columns::*;
+    let map_type = map_builder().finish().data_type().clone();
+    Arc::new(Schema::new(vec![
+        Field::new(SERVICE_NAME, DataType::Utf8, false),
+        Field::new(SEVERITY_TEXT, DataType::Utf8, false),
+        Field::new(TIMESTAMP, timestamp_type(), false),
+        Field::new(OBSERVED_TIMESTAMP, timestamp_type(), false),
+        Field::new(UUID, DataType::FixedSizeBinary(16), false),
+        Field::new(TRACE_ID, DataType::FixedSizeBinary(16), false),
+        Field::new(SPAN_ID, DataType::FixedSizeBinary(8), false),
+        Field::new(TRACE_FLAGS, DataType::UInt32, false),
+        Field::new(SEVERITY_NUMBER, DataType::Int32, false),
+        Field::new(BODY, DataType::Utf8, false),
+        Field::new(ATTRIBUTES, map_type.clone(), false),
+        Field::new(RESOURCE_ATTRIBUTES, map_type, false),
+        Field::new(RESOURCE_FINGERPRINT, DataType::UInt64, false),
+        Field::new(INSTRUMENTATION_SCOPE, DataType::Utf8, false),
+        Field::new(EVENT_NAME, DataType::Utf8, false),
+        Field::new(BYTES_UNCOMPRESSED, DataType::UInt64, false),
+    ]))
+});
+
+/// The schema of stored logs (see the module docs).
+pub fn log_schema() -> SchemaRef {
+    Arc::clone(&SCHEMA)
+}
+
+/// Builds a [`RecordBatch`] of `records` in the order given.
+pub fn records_to_batch(records: &[LogRecord]) -> Result<RecordBatch, ArrowError> {
+    let n = records.len();
+    let strings = |f: &dyn Fn(&LogRecord) -> &str| -> ArrayRef {
+        let bytes: usize = records.iter().map(|r| f(r).len()).sum();
+        let mut b = StringBuilder::with_capacity(n, bytes);
+        for r in records {
+            b.append_value(f(r));
+        }
+        Arc::new(b.finish())
+    };
+    let fixed = |width: i32, f: &dyn Fn(&LogRecord) -> &[u8]| -> Result<ArrayRef, ArrowError> {
+        let mut b = FixedSizeBinaryBuilder::with_capacity(n, width);
+        for r in records {
+            b.append_value(f(r))?;
+        }
+        Ok(Arc::new(b.finish()))
+    };
+    let maps = |f: &dyn Fn(&LogRecord) -> &Attributes| -> Result<ArrayRef, ArrowError> {
+        let mut b = map_builder();
+        for r in records {
+            for (k, v) in f(r) {
+                b.keys().append_value(k);
+                b.values().append_value(v);
+            }
+            b.append(true)?;
+        }
+        Ok(Arc::new(b.finish()))
+    };
+    let ts = |f: &dyn Fn(&LogRecord) -> i64| -> ArrayRef {
+        Arc::new(
+            TimestampNanosecondArray::from_iter_values(records.iter().map(f)).with_timezone("UTC"),
+        )
+    };
+    let columns: Vec<ArrayRef> = vec![
+        strings(&|r| &r.service_name),
+        strings(&|r| r.severity_text.as_str()),
+        ts(&|r| r.timestamp),
+        ts(&|r| r.observed_timestamp),
+        fixed(16, &|r| &r.uuid)?,
+        fixed(16, &|r| &r.trace_id)?,
+        fixed(8, &|r| &r.span_id)?,
+        Arc::new(UInt32Array::from_iter_values(
+            records.iter().map(|r| r.trace_flags),
+        )),
+        Arc::new(Int32Array::from_iter_values(
+            records.iter().map(|r| r.severity_number),
+        )),
+        strings(&|r| &r.body),
+        maps(&|r| &r.attributes)?,
+        maps(&|r| &r.resource_attributes)?,
+        Arc::new(UInt64Array::from_iter_values(
+            records.iter().map(|r| r.resource_fingerprint),
+        )),
+        strings(&|r| &r.instrumentation_scope),
+        strings(&|r| &r.event_name),
+        Arc::new(UInt64Array::from_iter_values(
+            records.iter().map(|r| r.bytes_uncompressed),
+        )),
+    ];
+    RecordBatch::try_new(log_schema(), columns)
+}
+
+/// Reads [`LogRecord`]s back from a batch in [`log_schema`] (as read from a quarry Parquet file).
+pub fn batch_to_records(batch: &RecordBatch) -> Result<Vec<LogRecord>, ArrowError> {
+    use columns::*;
+    let col = |name: &str| {
+        batch
+            .column_by_name(name)
+            .ok_or_else(|| ArrowError::SchemaError(format!("column {name:?} is missing")))
+    };
+    let string = |name: &str| -> Result<&StringArray, ArrowError> {
+        col(name)?
+            .as_string_opt::<i32>()
+            .ok_or_else(|| ArrowError::SchemaError(format!("column {name:?}: expected Utf8")))
+    };
+    let fixed = |name: &str| -> Result<&FixedSizeBinaryArray, ArrowError> {
+        col(name)?.as_fixed_size_binary_opt().ok_or_else(|| {
+            ArrowError::SchemaError(format!("column {name:?}: expected FixedSizeBinary"))
+        })
+    };
+    let ts = |name: &str| -> Result<&TimestampNanosecondArray, ArrowError> {
+        col(name)?
+            .as_any()
+            .downcast_ref::<TimestampNanosecondArray>()
+            .ok_or_else(|| {
+                ArrowError::SchemaError(format!("column {name:?}: expected Timestamp(ns)"))
+            })
+    };
+    let map = |name: &str| -> Result<&MapArray, ArrowError> {
+        col(name)?
+            .as_map_opt()
+            .ok_or_else(|| ArrowError::SchemaError(format!("column {name:?}: expected Map")))
+    };
+    let service = string(SERVICE_NAME)?;
+    let severity = string(SEVERITY_TEXT)?;
+    let timestamp = ts(TIMESTAMP)?;
+    let observed = ts(OBSERVED_TIMESTAMP)?;
+    let uuid = fixed(UUID)?;
+    let trace = fixed(TRACE_ID)?;
+    let span = fixed(SPAN_ID)?;
+    let flags = col(TRACE_FLAGS)?
+        .as_primitive_opt::<UInt32Type>()
+        .ok_or_else(|| bad(TRACE_FLAGS))?;
+    let number = col(SEVERITY_NUMBER)?
+        .as_primitive_opt::<Int32Type>()
+        .ok_or_else(|| bad(SEVERITY_NUMBER))?;
+    let body = string(BODY)?;
+    let attrs = map(ATTRIBUTES)?;
+    let resource = map(RESOURCE_ATTRIBUTES)?;
+    let fingerprint = col(RESOURCE_FINGERPRINT)?
+        .as_primitive_opt::<UInt64Type>()
+        .ok_or_else(|| bad(RESOURCE_FINGERPRINT))?;
+    let scope = string(INSTRUMENTATION_SCOPE)?;
+    let event = string(EVENT_NAME)?;
+    let bytes = col(BYTES_UNCOMPRESSED)?
+        .as_primitive_opt::<UInt64Type>()
+        .ok_or_else(|| bad(BYTES_UNCOMPRESSED))?;
+
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let severity_text: Severity = severity.value(i).parse().map_err(|e| {
+            ArrowError::InvalidArgumentError(format!("column severity_text row {i}: {e}"))
+        })?;
+        out.push(LogRecord {
+            uuid: uuid.value(i).try_into().map_err(|_| bad(UUID))?,
+            timestamp: timestamp.value(i),
+            observed_timestamp: observed.value(i),
+            trace_id: trace.value(i).try_into().map_err(|_| bad(TRACE_ID))?,
+            span_id: span.value(i).try_into().map_err(|_| bad(SPAN_ID))?,
+            trace_flags: flags.value(i),
+            severity_text,
+            severity_number: number.value(i),
+            service_name: service.value(i).to_owned(),
+            body: body.value(i).to_owned(),
+            attributes: map_entries(attrs, i)?,
+            resource_attributes: map_entries(resource, i)?,
+            resource_fingerprint: fingerprint.value(i),
+            instrumentation_scope: scope.value(i).to_owned(),
+            event_name: event.value(i).to_owned(),
+            bytes_uncompressed: bytes.value(i),
+        });
+    }
+    Ok(out)
+}
+
+fn bad(name: &str) -> ArrowError {
+    ArrowError::SchemaError(format!("column {name:?} has an unexpected type"))
+}
+
+/// The entries of row `i` of a Map(Utf8 → Utf8) array.
+pub fn map_entries(map: &MapArray, i: usize) -> Result<Attributes, ArrowError> {
+    let entries = map.value(i);
+    let keys = entries
+        .column(0)
+        .as_string_opt::<i32>()
+        .ok_or_else(|| bad("map key"))?;
+    let values = entries
+        .column(1)
+        .as_string_opt::<i32>()
+        .ok_or_else(|| bad("map value"))?;
+    Ok((0..entries.len())
+        .map(|j| (keys.value(j).to_owned(), values.value(j).to_owned()))
+        .collect())
+}

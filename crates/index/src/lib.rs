@@ -1,0 +1,332 @@
+//! quarry-index: the index sidecar that sits beside every Parquet file.
+//!
+//! **Input**: the [`LogRecord`]s of one Parquet file, in file order, and the file's row-group sizes.
+//! **Output**: a [`FileIndex`], serialised to a `.qidx` sidecar ([`FileIndex::to_bytes`], grammar in [`format`])
+//! and read back with checks ([`FileIndex::from_bytes`], [`read_sidecar`]). **Main types**: [`FileIndex`] with
+//! its [`MinuteCount`] and [`AttrCount`] rollups, [`IndexOptions`], [`Error`].
+//!
+//! What the sidecar answers without touching Parquet:
+//! * which rows have a given `service_name` or `severity_text` (roaring bitmaps of row ids; the row-group sizes
+//!   turn them into Parquet row selections);
+//! * how many rows and uncompressed bytes each (minute, service, severity) has: the per-minute rollup that
+//!   count, count-ranges, sparkline and services read instead of rows;
+//! * how many rows carry each attribute key/value per 10-minute bucket, service, severity and resource
+//!   fingerprint, for log and resource attributes: PostHog's `log_attributes` rollup (spec §1.3), which the
+//!   `values` and `attributes` endpoints read.
+//!
+//! Nothing here is needed for a correct answer: a reader without the sidecar scans the Parquet file and gets the
+//! same result. The sidecar only makes answers cheaper, and [`FileIndex::validate`] checks its internal
+//! consistency.
+//!
+//! # Example
+//!
+//! ```
+//! use quarry_index::{FileIndex, IndexOptions};
+//! # let records: Vec<quarry_core::LogRecord> = Vec::new();
+//! let index = FileIndex::build(&records, &[records.len() as u32], &IndexOptions::default());
+//! let bytes = index.to_bytes();
+//! assert_eq!(FileIndex::from_bytes(&bytes)?, index);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![doc(test(attr(deny(warnings))))]
+#![warn(missing_docs)]
+
+mod build;
+pub mod format;
+
+use std::path::{Path, PathBuf};
+
+pub use build::naive;
+pub use quarry_core::LogRecord;
+use quarry_core::Severity;
+pub use roaring::RoaringBitmap;
+
+/// Errors reading a sidecar. Every variant names the file when one was read from disk.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be read.
+    #[error("index sidecar {path}: I/O error")]
+    Io {
+        /// The sidecar.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bytes are not a sidecar of a version this build reads, or fail their checksum, or do not parse.
+    #[error("index sidecar {}: {reason}; delete it and run `quarry compact` to rebuild it from the Parquet file", path_text(.path))]
+    Corrupt {
+        /// The sidecar, when read from disk.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn path_text(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map_or_else(|| "<memory>".to_owned(), |p| p.display().to_string())
+}
+
+impl Error {
+    pub(crate) fn corrupt(reason: impl Into<String>) -> Self {
+        Error::Corrupt {
+            path: None,
+            reason: reason.into(),
+        }
+    }
+
+    fn with_path(self, path: &Path) -> Self {
+        match self {
+            Error::Corrupt { reason, .. } => Error::Corrupt {
+                path: Some(path.to_owned()),
+                reason,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which attribute map an [`AttrCount`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum AttrKind {
+    /// Log attributes (`attributes`); PostHog's `'log'`.
+    Log = 0,
+    /// Resource attributes (`resource_attributes`); PostHog's `'resource'`.
+    Resource = 1,
+}
+
+/// How the sidecar is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexOptions {
+    /// Per file and attribute key, at most this many distinct values are counted one by one; past it the key is
+    /// marked high-cardinality and only its key counts are kept ([`AttrCount::value`] is `None`). A request id on
+    /// every row would otherwise make the rollup as large as the data. Queries about such a key scan the file.
+    /// Default 4096.
+    pub max_values_per_key: usize,
+    /// A key with more than 64 distinct values whose values repeat on average fewer than this many times in the
+    /// file is also high-cardinality: rolling it up would cost about as much as the rows themselves. Default 4.
+    pub min_value_repeats: usize,
+    /// Keys and values of *log* attributes at or above this many bytes are not counted (spec §1.3: PostHog's
+    /// `log_attributes` skips pairs of 256 characters or more). Default 256.
+    pub max_attr_len: usize,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            max_values_per_key: 4096,
+            min_value_repeats: 4,
+            max_attr_len: 256,
+        }
+    }
+}
+
+/// Rows and uncompressed bytes of one (minute, service, severity) in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MinuteCount {
+    /// Minutes since the Unix epoch (`floor(timestamp / 60 s)`).
+    pub minute: i64,
+    /// Index into [`FileIndex::services`].
+    pub service: u32,
+    /// The severity.
+    pub severity: Severity,
+    /// Rows.
+    pub count: u64,
+    /// Sum of `bytes_uncompressed`.
+    pub bytes: u64,
+}
+
+/// Rows carrying one attribute key (and value) in one 10-minute bucket, service, severity and (for resource
+/// attributes) resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AttrCount {
+    /// 10-minute buckets since the Unix epoch (`floor(timestamp / 600 s)`).
+    pub bucket: i64,
+    /// Log or resource attribute.
+    pub kind: AttrKind,
+    /// Index into [`FileIndex::strings`].
+    pub key: u32,
+    /// Index into [`FileIndex::strings`]; `None` for a high-cardinality key (see
+    /// [`IndexOptions::max_values_per_key`]).
+    pub value: Option<u32>,
+    /// Index into [`FileIndex::services`].
+    pub service: u32,
+    /// The severity.
+    pub severity: Severity,
+    /// The rows' resource fingerprint for [`AttrKind::Resource`] entries; always 0 for [`AttrKind::Log`] entries,
+    /// which are not split by resource: per pod, a file's log-attribute rollup would be about as large as the
+    /// file. (PostHog's `log_attributes` keys log entries by fingerprint too; a `values`/`attributes` request that
+    /// filters log attributes by resource therefore scans instead.)
+    pub resource_fingerprint: u64,
+    /// Rows.
+    pub count: u64,
+}
+
+/// The index of one Parquet file. Row ids are positions in the file (0-based, across row groups).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileIndex {
+    /// Rows in the file.
+    pub rows: u64,
+    /// Rows of each row group, in file order; they sum to `rows`.
+    pub row_groups: Vec<u32>,
+    /// Smallest timestamp (ns); 0 for an empty file.
+    pub min_timestamp: i64,
+    /// Largest timestamp (ns); 0 for an empty file.
+    pub max_timestamp: i64,
+    /// `service_name` postings, sorted by name.
+    pub services: Vec<(String, RoaringBitmap)>,
+    /// `severity_text` postings, sorted by severity, only severities present.
+    pub severities: Vec<(Severity, RoaringBitmap)>,
+    /// Per-minute rollup, sorted, one entry per (minute, service, severity) present.
+    pub minutes: Vec<MinuteCount>,
+    /// Interned attribute keys and values referenced by [`FileIndex::attrs`].
+    pub strings: Vec<String>,
+    /// Attribute keys whose values were not counted one by one, sorted.
+    pub high_cardinality_keys: Vec<(AttrKind, u32)>,
+    /// Attribute rollup, sorted, one entry per distinct (bucket, kind, key, value, service, severity, fingerprint).
+    pub attrs: Vec<AttrCount>,
+}
+
+impl FileIndex {
+    /// The postings of `service`, if any row has it.
+    pub fn service_rows(&self, service: &str) -> Option<&RoaringBitmap> {
+        self.services
+            .binary_search_by(|(s, _)| s.as_str().cmp(service))
+            .ok()
+            .map(|i| &self.services[i].1)
+    }
+
+    /// The postings of `severity`, if any row has it.
+    pub fn severity_rows(&self, severity: Severity) -> Option<&RoaringBitmap> {
+        self.severities
+            .iter()
+            .find(|(s, _)| *s == severity)
+            .map(|(_, b)| b)
+    }
+
+    /// The first row id of each row group, followed by `rows`: row group `i` holds rows
+    /// `starts[i]..starts[i + 1]`.
+    pub fn row_group_starts(&self) -> Vec<u64> {
+        let mut starts = Vec::with_capacity(self.row_groups.len() + 1);
+        let mut at = 0u64;
+        starts.push(0);
+        for &n in &self.row_groups {
+            at += u64::from(n);
+            starts.push(at);
+        }
+        starts
+    }
+
+    /// Checks internal consistency: row groups sum to `rows`; service and severity postings each partition
+    /// `0..rows`; minute counts sum to `rows`; every index is in range and every list sorted and unique.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: String| Err(Error::corrupt(m));
+        let rg_sum: u64 = self.row_groups.iter().map(|&n| u64::from(n)).sum();
+        if rg_sum != self.rows {
+            return fail(format!(
+                "row groups hold {rg_sum} rows, header says {}",
+                self.rows
+            ));
+        }
+        if self.rows > u64::from(u32::MAX) {
+            return fail(format!("{} rows exceed the u32 row id space", self.rows));
+        }
+        let check_partition =
+            |name: &str, maps: &mut dyn Iterator<Item = &RoaringBitmap>| -> Result<()> {
+                let mut union = RoaringBitmap::new();
+                let mut total = 0u64;
+                for b in maps {
+                    total += b.len();
+                    union |= b;
+                }
+                if total != self.rows
+                    || union.len() != self.rows
+                    || union.max().is_some_and(|m| u64::from(m) >= self.rows)
+                {
+                    return Err(Error::corrupt(format!(
+                        "{name} postings do not partition the {} rows",
+                        self.rows
+                    )));
+                }
+                Ok(())
+            };
+        check_partition("service", &mut self.services.iter().map(|(_, b)| b))?;
+        check_partition("severity", &mut self.severities.iter().map(|(_, b)| b))?;
+        if !self.services.windows(2).all(|w| w[0].0 < w[1].0) {
+            return fail("service postings are not sorted and unique".into());
+        }
+        if !self.severities.windows(2).all(|w| w[0].0 < w[1].0) {
+            return fail("severity postings are not sorted and unique".into());
+        }
+        let minute_rows: u64 = self.minutes.iter().map(|m| m.count).sum();
+        if minute_rows != self.rows {
+            return fail(format!(
+                "minute rollup counts {minute_rows} rows, file has {}",
+                self.rows
+            ));
+        }
+        let n_services = self.services.len() as u32;
+        let key = |m: &MinuteCount| (m.minute, m.service, m.severity);
+        if !self.minutes.windows(2).all(|w| key(&w[0]) < key(&w[1]))
+            || self
+                .minutes
+                .iter()
+                .any(|m| m.service >= n_services || m.count == 0)
+        {
+            return fail(
+                "minute rollup is not sorted, not unique, or refers to an unknown service".into(),
+            );
+        }
+        let n_strings = self.strings.len() as u32;
+        let akey = |a: &AttrCount| {
+            (
+                a.bucket,
+                a.kind,
+                a.key,
+                a.value,
+                a.service,
+                a.severity,
+                a.resource_fingerprint,
+            )
+        };
+        if !self.attrs.windows(2).all(|w| akey(&w[0]) < akey(&w[1]))
+            || self.attrs.iter().any(|a| {
+                a.key >= n_strings
+                    || a.value.is_some_and(|v| v >= n_strings)
+                    || a.service >= n_services
+                    || a.count == 0
+            })
+        {
+            return fail(
+                "attribute rollup is not sorted, not unique, or refers to an unknown string".into(),
+            );
+        }
+        if self
+            .high_cardinality_keys
+            .iter()
+            .any(|&(_, k)| k >= n_strings)
+            || !self.high_cardinality_keys.windows(2).all(|w| w[0] < w[1])
+        {
+            return fail(
+                "high-cardinality key list is not sorted or refers to an unknown string".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Reads and checks the sidecar at `path`; every error names the file.
+pub fn read_sidecar(path: &Path) -> Result<FileIndex> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    FileIndex::from_bytes(&bytes).map_err(|e| e.with_path(path))
+}

@@ -1,0 +1,225 @@
+//! Writing and reading quarry's Parquet files.
+//!
+//! A file holds the rows of one [`Partition`] sorted by (`service_name`, `severity_text`, `timestamp`, `uuid`),
+//! zstd-compressed, with page-level statistics and the page index, and row groups of at most
+//! [`StorageOptions::row_group_rows`](crate::StorageOptions::row_group_rows) rows whose sizes the sidecar records.
+//! The sort order is declared in the file's `sorting_columns` metadata.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use quarry_core::LogRecord;
+use quarry_core::schema::{batch_to_records, columns, log_schema, records_to_batch};
+use quarry_index::{FileIndex, IndexOptions};
+
+use crate::layout::{Partition, sidecar_path};
+use crate::{Error, Result, io_err, sync_dir};
+
+/// The sort order of rows inside a file.
+pub(crate) fn sort_records(records: &mut [&LogRecord]) {
+    records.sort_unstable_by(|a, b| {
+        a.service_name
+            .cmp(&b.service_name)
+            .then_with(|| a.severity_text.as_str().cmp(b.severity_text.as_str()))
+            .then(a.timestamp.cmp(&b.timestamp))
+            .then(a.uuid.cmp(&b.uuid))
+    });
+}
+
+/// What a write produced, for the catalog.
+#[derive(Debug, Clone)]
+pub(crate) struct WrittenFile {
+    pub(crate) partition: Partition,
+    /// Relative to the data directory.
+    pub(crate) rel_path: PathBuf,
+    pub(crate) rows: u64,
+    pub(crate) bytes: u64,
+    pub(crate) index_bytes: u64,
+    pub(crate) raw_bytes: u64,
+    pub(crate) checksum: u32,
+    pub(crate) min_timestamp: i64,
+    pub(crate) max_timestamp: i64,
+}
+
+fn writer_properties(row_group_rows: usize) -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("level 3 is valid"),
+        ))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_sorting_columns(Some(
+            [0, 1, 2, 4]
+                .into_iter()
+                .map(|column_idx| SortingColumn {
+                    column_idx,
+                    descending: false,
+                    nulls_first: false,
+                })
+                .collect(),
+        ));
+    // Timestamps are sorted within (service, severity) runs: deltas are small, dictionaries useless.
+    for col in [columns::TIMESTAMP, columns::OBSERVED_TIMESTAMP] {
+        b = b
+            .set_column_dictionary_enabled(ColumnPath::from(col), false)
+            .set_column_encoding(ColumnPath::from(col), Encoding::DELTA_BINARY_PACKED);
+    }
+    // Ids are unique: a dictionary only costs.
+    for col in [columns::UUID, columns::TRACE_ID, columns::SPAN_ID] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(col), false);
+    }
+    b.build()
+}
+
+/// A writer that counts and checksums what passes through it.
+struct HashingWriter<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes `records` (already sorted with [`sort_records`]) as file `name` of `partition`, plus its sidecar,
+/// durably: each is written to a temporary name, synced, renamed, and the directory synced.
+pub(crate) fn write_file(
+    root: &Path,
+    partition: Partition,
+    name: &str,
+    records: &[&LogRecord],
+    row_group_rows: usize,
+    index_options: &IndexOptions,
+) -> Result<WrittenFile> {
+    let rel_dir = partition.dir();
+    let dir = root.join(&rel_dir);
+    create_dirs(root, &rel_dir)?;
+    let rel_path = rel_dir.join(format!("{name}.parquet"));
+    let path = root.join(&rel_path);
+    let tmp = dir.join(format!(".{name}.parquet.tmp"));
+
+    let file = File::create(&tmp).map_err(io_err(&tmp))?;
+    let sink = HashingWriter {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        crc: crc32fast::Hasher::new(),
+        len: 0,
+    };
+    let mut writer =
+        ArrowWriter::try_new(sink, log_schema(), Some(writer_properties(row_group_rows)))
+            .map_err(|e| Error::parquet(&tmp, e))?;
+    let mut row_groups = Vec::new();
+    let mut owned = Vec::new();
+    for chunk in records.chunks(row_group_rows.max(1)) {
+        owned.clear();
+        owned.extend(chunk.iter().map(|r| (*r).clone()));
+        let batch = records_to_batch(&owned).map_err(|e| Error::Arrow {
+            context: tmp.clone(),
+            source: e,
+        })?;
+        writer.write(&batch).map_err(|e| Error::parquet(&tmp, e))?;
+        // End the row group here, so row groups are exactly the chunks the sidecar records.
+        writer.flush().map_err(|e| Error::parquet(&tmp, e))?;
+        row_groups.push(chunk.len() as u32);
+    }
+    let mut sink = writer.into_inner().map_err(|e| Error::parquet(&tmp, e))?;
+    sink.flush().map_err(io_err(&tmp))?;
+    let (bytes, checksum) = (sink.len, sink.crc.finalize());
+    let file = sink.inner.into_inner().map_err(|e| Error::Io {
+        path: tmp.clone(),
+        source: e.into_error(),
+    })?;
+    file.sync_all().map_err(io_err(&tmp))?;
+    drop(file);
+
+    let index = FileIndex::build(records, &row_groups, index_options);
+    let index_bytes = index.to_bytes();
+    let sidecar = sidecar_path(&path);
+    let sidecar_tmp = dir.join(format!(".{name}.qidx.tmp"));
+    write_synced(&sidecar_tmp, &index_bytes)?;
+
+    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    fs::rename(&sidecar_tmp, &sidecar).map_err(io_err(&sidecar))?;
+    sync_dir(&dir)?;
+    Ok(WrittenFile {
+        partition,
+        rel_path,
+        rows: records.len() as u64,
+        bytes,
+        index_bytes: index_bytes.len() as u64,
+        raw_bytes: records.iter().map(|r| r.bytes_uncompressed).sum(),
+        checksum,
+        min_timestamp: index.min_timestamp,
+        max_timestamp: index.max_timestamp,
+    })
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = File::create(path).map_err(io_err(path))?;
+    f.write_all(bytes).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+/// Creates `root/rel` and syncs every directory it created into its parent, so the new entries survive a crash.
+fn create_dirs(root: &Path, rel: &Path) -> Result<()> {
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        let parent = at.clone();
+        at.push(part);
+        if !at.is_dir() {
+            match fs::create_dir(&at) {
+                Ok(()) => sync_dir(&parent)?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(Error::Io {
+                        path: at,
+                        source: e,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads every row of a quarry Parquet file.
+pub fn read_file(path: &Path) -> Result<Vec<LogRecord>> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.with_batch_size(8192).build())
+        .map_err(|e| Error::parquet(path, e))?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::Arrow {
+            context: path.to_owned(),
+            source: e,
+        })?;
+        out.extend(batch_to_records(&batch).map_err(|e| Error::Arrow {
+            context: path.to_owned(),
+            source: e,
+        })?);
+    }
+    Ok(out)
+}
+
+/// CRC-32 of a whole file, to compare with the catalog's checksum.
+pub(crate) fn file_checksum(path: &Path) -> Result<u32> {
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    Ok(crc32fast::hash(&bytes))
+}

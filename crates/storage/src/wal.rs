@@ -1,0 +1,184 @@
+//! The write-ahead log: segment files of checksummed frames.
+//!
+//! ```text
+//! <data>/wal/<segment id, 20 decimal digits>.wal
+//! segment := header frame*
+//! header  := "QWAL" u16 version(=1) u16 flags(=0) u64 segment_id            -- 16 bytes, little-endian
+//! frame   := u32 payload_length, u32 crc32(payload_length ++ payload), payload
+//! payload := a batch in the encoding of `codec` (team + records)
+//! ```
+//!
+//! A frame is acknowledged only after it is written and `fdatasync`ed (group commit: many concurrent appends
+//! share one sync). Recovery reads each segment up to the first frame that is incomplete or fails its CRC: that
+//! frame and everything after it are the torn tail of a crash (or a damaged sector) and are dropped, never
+//! replayed; the dropped bytes are kept beside the segment as `<segment>.wal.dropped` for inspection. A frame whose
+//! CRC is right but whose payload does not decode is not a torn write: recovery stops with an error rather than
+//! guess.
+//!
+//! Segments are never appended to after a restart or a flush: each opens a fresh segment, so a dropped tail can
+//! only ever be at the end of a segment. A segment whose id is at or below the catalog's `wal_flushed_through`
+//! is already in Parquet and is deleted.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use quarry_core::{LogRecord, TeamId};
+
+use crate::{Error, Result, io_err, sync_dir};
+
+const MAGIC: &[u8; 4] = b"QWAL";
+const VERSION: u16 = 1;
+pub(crate) const HEADER_LEN: u64 = 16;
+const MAX_FRAME: u32 = 1 << 30;
+
+/// The path of segment `id`.
+pub(crate) fn segment_path(wal_dir: &Path, id: u64) -> PathBuf {
+    wal_dir.join(format!("{id:020}.wal"))
+}
+
+/// Ids of the segments present, ascending.
+pub(crate) fn list_segments(wal_dir: &Path) -> Result<Vec<u64>> {
+    let mut ids = Vec::new();
+    for entry in fs::read_dir(wal_dir).map_err(io_err(wal_dir))? {
+        let entry = entry.map_err(io_err(wal_dir))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if let Some(id) = name
+            .strip_suffix(".wal")
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            ids.push(id);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Creates segment `id` with its header, durably (file and directory synced).
+pub(crate) fn create_segment(wal_dir: &Path, id: u64) -> Result<File> {
+    let path = segment_path(wal_dir, id);
+    let mut file = OpenOptions::new()
+        .create_new(true)
+        .append(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    let mut header = Vec::with_capacity(HEADER_LEN as usize);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&VERSION.to_le_bytes());
+    header.extend_from_slice(&0u16.to_le_bytes());
+    header.extend_from_slice(&id.to_le_bytes());
+    file.write_all(&header).map_err(io_err(&path))?;
+    file.sync_all().map_err(io_err(&path))?;
+    sync_dir(wal_dir)?;
+    Ok(file)
+}
+
+/// Appends one frame holding `payload` to `out`.
+pub(crate) fn encode_frame(out: &mut Vec<u8>, payload: &[u8]) {
+    let len =
+        u32::try_from(payload.len()).expect("a batch larger than 4 GiB is refused before encoding");
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&len.to_le_bytes());
+    crc.update(payload);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// What recovery found in one segment.
+#[derive(Debug, Default)]
+pub(crate) struct Replayed {
+    /// The decoded batches, in write order.
+    pub(crate) batches: Vec<(TeamId, Vec<LogRecord>)>,
+    /// Bytes dropped from the tail, and why.
+    pub(crate) dropped: Option<(u64, String)>,
+}
+
+/// Reads a segment for recovery (see the module docs for what is dropped and what is an error). A dropped tail is
+/// moved to `<segment>.dropped` and the segment is truncated to its valid frames.
+pub(crate) fn replay_segment(path: &Path) -> Result<Replayed> {
+    let mut data = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut data))
+        .map_err(io_err(path))?;
+    let mut out = Replayed::default();
+    if (data.len() as u64) < HEADER_LEN {
+        // A crash while creating the segment: nothing in it was ever acknowledged.
+        out.dropped = Some((data.len() as u64, "segment header is incomplete".into()));
+        if !data.is_empty() {
+            save_tail(path, &data, 0)?;
+        }
+        fs::remove_file(path).map_err(io_err(path))?;
+        return Ok(out);
+    }
+    if &data[0..4] != MAGIC {
+        return Err(Error::WalCorrupt {
+            path: path.to_owned(),
+            offset: 0,
+            reason: "bad magic".into(),
+        });
+    }
+    let version = u16::from_le_bytes([data[4], data[5]]);
+    if version != VERSION {
+        return Err(Error::WalCorrupt {
+            path: path.to_owned(),
+            offset: 4,
+            reason: format!("version {version}, this build reads {VERSION}"),
+        });
+    }
+    let mut pos = HEADER_LEN as usize;
+    while pos < data.len() {
+        let rest = &data[pos..];
+        let torn = |reason: &str| {
+            Some((
+                (data.len() - pos) as u64,
+                format!("{reason} at offset {pos}"),
+            ))
+        };
+        if rest.len() < 8 {
+            out.dropped = torn("incomplete frame header");
+            break;
+        }
+        let len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes"));
+        let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+        if len > MAX_FRAME || (len as usize) > rest.len() - 8 {
+            out.dropped = torn("incomplete frame");
+            break;
+        }
+        let payload = &rest[8..8 + len as usize];
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&len.to_le_bytes());
+        hasher.update(payload);
+        if hasher.finalize() != crc {
+            out.dropped = torn("frame checksum mismatch");
+            break;
+        }
+        let batch = crate::codec::decode_batch(payload).map_err(|reason| Error::WalCorrupt {
+            path: path.to_owned(),
+            offset: pos as u64,
+            reason: format!("frame passes its checksum but does not decode: {reason}"),
+        })?;
+        out.batches.push(batch);
+        pos += 8 + len as usize;
+    }
+    if out.dropped.is_some() {
+        save_tail(path, &data, pos)?;
+    }
+    Ok(out)
+}
+
+/// Keeps `data[from..]` as `<path>.dropped` and truncates the segment to `from` bytes, durably.
+fn save_tail(path: &Path, data: &[u8], from: usize) -> Result<()> {
+    let mut dropped = path.as_os_str().to_owned();
+    dropped.push(".dropped");
+    let dropped = PathBuf::from(dropped);
+    fs::write(&dropped, &data[from..]).map_err(io_err(&dropped))?;
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    f.set_len(from as u64).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))?;
+    Ok(())
+}

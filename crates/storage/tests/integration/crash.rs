@@ -1,0 +1,203 @@
+//! Crash safety with a real `kill -9`.
+//!
+//! The parent test re-runs this test binary as a child (`crash_child_process_entry` with `QUARRY_CRASH_DIR` set),
+//! which appends numbered batches and prints `ack <batch>` after each append returns. The parent kills it with
+//! SIGKILL at a random instant, reopens the directory and checks that every acknowledged batch is present exactly
+//! once, and that every batch (one WAL frame) is present either whole or not at all.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use quarry_core::record::attribute;
+use quarry_core::{DecodedLog, IngestOptions, ManualClock, Severity, Stamper};
+use quarry_storage::{Storage, StorageOptions};
+
+use crate::common::{NOW, TEAM, open};
+
+const ROWS_PER_BATCH: usize = 40;
+
+fn child_options() -> StorageOptions {
+    StorageOptions {
+        row_group_rows: 64,
+        compact_small_file_rows: 10_000,
+        ..StorageOptions::default()
+    }
+}
+
+/// Not a test of its own: the entry point of the child process (does nothing unless `QUARRY_CRASH_DIR` is set).
+#[test]
+fn crash_child_process_entry() {
+    let Ok(dir) = std::env::var("QUARRY_CRASH_DIR") else {
+        return;
+    };
+    let mode = std::env::var("QUARRY_CRASH_MODE").unwrap_or_default();
+    let first: u64 = std::env::var("QUARRY_CRASH_FIRST_BATCH")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let storage = Storage::open(
+        dir.as_ref(),
+        child_options(),
+        Arc::new(ManualClock::new(NOW)),
+    )
+    .expect("child opens");
+    let mut stamper = Stamper::new(first, IngestOptions::default());
+    for b in first.. {
+        let logs = (0..ROWS_PER_BATCH)
+            .map(|i| batch_row(b, i))
+            .collect::<Vec<_>>();
+        let records = logs.into_iter().map(|l| stamper.stamp(l, NOW)).collect();
+        storage.append(TEAM, records).expect("append");
+        println!("ack {b}");
+        match mode.as_str() {
+            "flush" if b % 3 == 0 => {
+                storage.flush().expect("flush");
+            }
+            "compact" => {
+                if b % 2 == 0 {
+                    storage.flush().expect("flush");
+                }
+                if b % 5 == 0 {
+                    storage.compact().expect("compact");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn batch_row(b: u64, i: usize) -> DecodedLog {
+    let mut log = DecodedLog {
+        // Three hours, so flushes write several partitions.
+        timestamp: Some(
+            NOW - 3 * 3_600_000_000_000
+                + ((b * 7919 + i as u64 * 104_729) % 10_800) as i64 * 1_000_000_000,
+        ),
+        observed_timestamp: None,
+        trace_id: [0; 16],
+        span_id: [0; 8],
+        trace_flags: 0,
+        severity_text: if i.is_multiple_of(7) {
+            Severity::Error
+        } else {
+            Severity::Info
+        },
+        severity_number: 9,
+        service_name: format!("svc-{}", i % 3),
+        body: format!("batch {b} row {i}"),
+        attributes: vec![("b".into(), b.to_string()), ("i".into(), i.to_string())],
+        resource_attributes: vec![("service.name".into(), format!("svc-{}", i % 3))],
+        instrumentation_scope: String::new(),
+        event_name: String::new(),
+        bytes_uncompressed: 0,
+    };
+    log.bytes_uncompressed = log.compute_bytes_uncompressed();
+    log
+}
+
+/// Runs `trials` kill-and-recover cycles in one directory (each trial continues where the last left off).
+fn torture(mode: &str) {
+    let trials: usize = std::env::var("QUARRY_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let dir = tempfile::tempdir().unwrap();
+    let mut acked: Vec<u64> = Vec::new();
+    let mut next_batch = 0u64;
+    let mut rng = 0x2545_F491_4F6C_DD1Du64 ^ mode.len() as u64;
+    let exe = std::env::current_exe().unwrap();
+    for trial in 0..trials {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "crash::crash_child_process_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("QUARRY_CRASH_DIR", dir.path())
+            .env("QUARRY_CRASH_MODE", mode)
+            .env("QUARRY_CRASH_FIRST_BATCH", next_batch.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let seen = Arc::new(Mutex::new(Vec::<u64>::new()));
+        let reader = {
+            let seen = Arc::clone(&seen);
+            let stdout = child.stdout.take().unwrap();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(b) = line.strip_prefix("ack ") {
+                        seen.lock().unwrap().push(b.trim().parse().unwrap());
+                    }
+                }
+            })
+        };
+        // Wait until the child has acknowledged something (startup varies), then kill at a random instant.
+        let waited = std::time::Instant::now();
+        while seen.lock().unwrap().is_empty() && waited.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(Duration::from_millis(rng % 150));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        reader.join().unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            !seen.is_empty(),
+            "trial {trial}: child acknowledged nothing"
+        );
+        acked.extend(&seen);
+        next_batch = seen.iter().max().unwrap() + 2;
+
+        // Recover and check.
+        let storage = open(dir.path(), child_options());
+        let rows = storage.snapshot().read_team(TEAM).unwrap();
+        let mut per_batch: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for r in &rows {
+            let b: u64 = attribute(&r.attributes, "b").unwrap().parse().unwrap();
+            let i: usize = attribute(&r.attributes, "i").unwrap().parse().unwrap();
+            per_batch.entry(b).or_default().push(i);
+        }
+        for (b, mut is) in per_batch.clone() {
+            is.sort_unstable();
+            assert_eq!(
+                is,
+                (0..ROWS_PER_BATCH).collect::<Vec<_>>(),
+                "{mode} trial {trial}: batch {b} is not present exactly once and whole"
+            );
+        }
+        for b in &acked {
+            assert!(
+                per_batch.contains_key(b),
+                "{mode} trial {trial}: acknowledged batch {b} is lost"
+            );
+        }
+        // Mix in maintenance from the parent too, so recovery is followed by real work.
+        if trial % 4 == 3 {
+            storage.flush().unwrap();
+        }
+    }
+}
+
+#[test]
+fn kill_during_wal_append_loses_no_acknowledged_row() {
+    torture("append");
+}
+
+#[test]
+fn kill_during_flush_loses_and_duplicates_nothing() {
+    torture("flush");
+}
+
+#[test]
+fn kill_during_compaction_loses_and_duplicates_nothing() {
+    torture("compact");
+}

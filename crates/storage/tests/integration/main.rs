@@ -1,0 +1,8 @@
+//! Integration tests of quarry-storage: round trips through WAL, memtable and Parquet; crash safety with a real
+//! `kill -9`; WAL damage; snapshots, compaction and retention.
+
+mod common;
+mod crash;
+mod maintenance;
+mod round_trip;
+mod wal_damage;

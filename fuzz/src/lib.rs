@@ -1,0 +1,1 @@
+//! Placeholder until the fuzz targets land (robustness issue).
