@@ -1,0 +1,138 @@
+//! The built index equals what a naive pass over the rows computes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use quarry_index::{FileIndex, IndexOptions, naive};
+
+use crate::{records_strategy, row_groups};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn postings_and_rollups_equal_the_naive_computation(
+        records in records_strategy(300),
+        group in 1usize..100,
+        max_values in 1usize..8,
+        min_repeats in 1usize..4,
+    ) {
+        let options = IndexOptions { max_values_per_key: max_values, min_value_repeats: min_repeats, max_attr_len: 256 };
+        let groups = row_groups(records.len(), group);
+        let index = FileIndex::build(&records, &groups, &options);
+        index.validate().unwrap();
+
+        prop_assert_eq!(index.rows, records.len() as u64);
+        prop_assert_eq!(&index.row_groups, &groups);
+        prop_assert_eq!(index.min_timestamp, records.iter().map(|r| r.timestamp).min().unwrap_or(0));
+        prop_assert_eq!(index.max_timestamp, records.iter().map(|r| r.timestamp).max().unwrap_or(0));
+
+        let services: BTreeMap<String, BTreeSet<u32>> =
+            index.services.iter().map(|(s, b)| (s.clone(), b.iter().collect())).collect();
+        prop_assert_eq!(services, naive::service_rows(&records));
+        let severities: BTreeMap<_, BTreeSet<u32>> =
+            index.severities.iter().map(|(s, b)| (*s, b.iter().collect())).collect();
+        prop_assert_eq!(severities, naive::severity_rows(&records));
+        for (name, rows) in naive::service_rows(&records) {
+            prop_assert_eq!(index.service_rows(&name).unwrap().iter().collect::<BTreeSet<_>>(), rows);
+        }
+        prop_assert!(index.service_rows("no-such-service").is_none());
+
+        let minutes: BTreeMap<_, _> = index
+            .minutes
+            .iter()
+            .map(|m| ((m.minute, index.services[m.service as usize].0.clone(), m.severity), (m.count, m.bytes)))
+            .collect();
+        prop_assert_eq!(minutes, naive::minutes(&records));
+
+        let attrs: BTreeMap<naive::AttrKey, u64> = index
+            .attrs
+            .iter()
+            .map(|a| {
+                (
+                    (
+                        a.bucket,
+                        a.kind,
+                        index.strings[a.key as usize].clone(),
+                        a.value.map(|v| index.strings[v as usize].clone()),
+                        index.services[a.service as usize].0.clone(),
+                        a.severity,
+                        a.resource_fingerprint,
+                    ),
+                    a.count,
+                )
+            })
+            .collect();
+        prop_assert_eq!(attrs, naive::attrs(&records, &options));
+
+        // The byte form reads back identically.
+        prop_assert_eq!(FileIndex::from_bytes(&index.to_bytes()).unwrap(), index);
+    }
+}
+
+#[test]
+fn row_group_starts_split_the_row_id_space() {
+    let records: Vec<quarry_core::LogRecord> = Vec::new();
+    let index = FileIndex::build(&records, &[], &IndexOptions::default());
+    assert_eq!(index.row_group_starts(), vec![0]);
+    assert_eq!(FileIndex::from_bytes(&index.to_bytes()).unwrap(), index);
+}
+
+#[test]
+fn high_cardinality_keys_keep_key_counts_only() {
+    // 200 rows, each with a unique request id and one of three regions.
+    let rows: Vec<_> = (0..200)
+        .map(|i| quarry_core::LogRecord {
+            uuid: [0; 16],
+            timestamp: 1_793_491_200_000_000_000 + i * 1_000_000,
+            observed_timestamp: 0,
+            trace_id: [0; 16],
+            span_id: [0; 8],
+            trace_flags: 0,
+            severity_text: quarry_core::Severity::Info,
+            severity_number: 9,
+            service_name: "api".into(),
+            body: String::new(),
+            attributes: vec![
+                ("region".into(), format!("r{}", i % 3)),
+                ("request_id".into(), format!("{i:08x}")),
+            ],
+            resource_attributes: vec![("service.name".into(), "api".into())],
+            resource_fingerprint: 1,
+            instrumentation_scope: String::new(),
+            event_name: String::new(),
+            bytes_uncompressed: 10,
+        })
+        .collect();
+    let index = FileIndex::build(&rows, &[200], &IndexOptions::default());
+    let key_id = |k: &str| index.strings.iter().position(|s| s == k).unwrap() as u32;
+    assert_eq!(
+        index.high_cardinality_keys,
+        vec![(quarry_index::AttrKind::Log, key_id("request_id"))]
+    );
+    let request_rows: u64 = index
+        .attrs
+        .iter()
+        .filter(|a| a.key == key_id("request_id"))
+        .map(|a| a.count)
+        .sum();
+    assert_eq!(request_rows, 200);
+    assert!(
+        index
+            .attrs
+            .iter()
+            .filter(|a| a.key == key_id("request_id"))
+            .all(|a| a.value.is_none())
+    );
+    let regions: u64 = index
+        .attrs
+        .iter()
+        .filter(|a| a.key == key_id("region") && a.value.is_some())
+        .map(|a| a.count)
+        .sum();
+    assert_eq!(regions, 200);
+    assert!(
+        !index.strings.iter().any(|s| s == "0000002a"),
+        "request ids are not interned"
+    );
+}
