@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Decoded, RecordError, json_to_text};
+use super::{Decoded, RecordError};
 use crate::ids::parse_id;
 use crate::record::{Attributes, DecodedLog, normalize_attributes};
 use crate::severity::normalize_severity;
@@ -89,14 +89,12 @@ pub fn decode_line(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError>
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    let rec: FlatRecord<'_> = serde_json::from_str(text).map_err(|e| {
-        let reason = if text.starts_with('{') {
-            format!("invalid JSON: {e}")
-        } else {
-            "expected a JSON object".to_owned()
-        };
-        RecordError::new(index, "record", reason)
-    })?;
+    // Serde would also read a JSON array positionally into the struct; only objects are records.
+    if !text.starts_with('{') {
+        return Err(RecordError::new(index, "record", "expected a JSON object"));
+    }
+    let rec: FlatRecord<'_> = serde_json::from_str(text)
+        .map_err(|e| RecordError::new(index, "record", format!("invalid JSON: {e}")))?;
     let err = |field: &str, reason: &str| RecordError::new(index, field, reason);
 
     let timestamp = opt(rec.timestamp)
@@ -229,10 +227,14 @@ fn raw_to_text(raw: &RawValue) -> Result<String, String> {
         Some(b'"') => {
             serde_json::from_str::<String>(text).map_err(|e| format!("invalid string: {e}"))
         }
-        // Numbers, booleans and null are already compact; compact the containers.
-        Some(b'{') | Some(b'[') => serde_json::from_str::<serde_json::Value>(text)
-            .map(|v| json_to_text(&v))
-            .map_err(|e| format!("invalid JSON: {e}")),
+        // Numbers, booleans and null are already compact; containers lose their insignificant whitespace but
+        // keep their text otherwise (key order, number spelling: `1.0e5` stays `1.0e5`).
+        // Full parse to reject what the raw scan lets through (a lone surrogate escape is not text), then keep
+        // the sender's text minus whitespace.
+        Some(b'{') | Some(b'[') => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(_) => Ok(minify(text)),
+            Err(e) => Err(format!("invalid JSON: {e}")),
+        },
         _ if text == "null" => Ok(String::new()),
         _ => Ok(text.to_owned()),
     }
@@ -259,4 +261,29 @@ fn attributes_of(raw: Option<&RawValue>) -> Result<Attributes, (String, String)>
         out.push((k.into_owned(), value));
     }
     Ok(out)
+}
+
+/// Removes whitespace outside strings from valid JSON text.
+fn minify(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -30,24 +30,43 @@ pub enum Format {
 }
 
 impl Format {
-    /// Picks the format of `input`: text whose first JSON object has a `resourceLogs` key is OTLP/JSON, other text
-    /// starting with `{` is JSON Lines, anything else is tried as protobuf (PostHog's capture tries protobuf first;
-    /// we sniff instead because a JSON document can accidentally parse as protobuf).
+    /// Picks the format of `input`:
+    /// * not starting (after whitespace) with `{`: OTLP protobuf;
+    /// * otherwise the first JSON value decides: an object with a `resourceLogs` key is OTLP/JSON, any other object
+    ///   is JSON Lines. When `input` is only the head of a larger document (the value is cut off), a
+    ///   `"resourceLogs"` key anywhere in the head decides instead;
+    /// * text that starts with `{` but is not JSON: protobuf if it decodes as a request (a protobuf request starts
+    ///   with byte 0x0a, a newline, and its length byte can be `{`), otherwise JSON Lines, so that each bad line is
+    ///   reported.
     pub fn detect(input: &[u8]) -> Format {
-        let start = input.iter().position(|b| !b.is_ascii_whitespace());
-        match start.map(|i| input[i]) {
-            Some(b'{') => {
-                // Look only at the head of the input: `resourceLogs` is the first key of an OTLP/JSON request in
-                // practice, and a flat record never has that key.
-                let from = start.unwrap_or(0);
-                let head = &input[from..input.len().min(from + 4096)];
-                if contains(head, b"\"resourceLogs\"") || contains(head, b"\"resource_logs\"") {
+        let Some(start) = input.iter().position(|b| !b.is_ascii_whitespace()) else {
+            return Format::OtlpProto;
+        };
+        if input[start] != b'{' {
+            return Format::OtlpProto;
+        }
+        let mut values = serde_json::Deserializer::from_slice(&input[start..])
+            .into_iter::<std::collections::HashMap<
+            std::borrow::Cow<'_, str>,
+            serde::de::IgnoredAny,
+        >>();
+        match values.next() {
+            Some(Ok(object)) => {
+                if object.contains_key("resourceLogs") {
                     Format::OtlpJson
                 } else {
                     Format::JsonLines
                 }
             }
-            _ => Format::OtlpProto,
+            Some(Err(e)) if e.is_eof() => {
+                if contains(input, b"\"resourceLogs\"") {
+                    Format::OtlpJson
+                } else {
+                    Format::JsonLines
+                }
+            }
+            _ if input[0] == 0x0a && otlp::decode_proto(input).is_ok() => Format::OtlpProto,
+            _ => Format::JsonLines,
         }
     }
 }
