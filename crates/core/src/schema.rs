@@ -102,8 +102,12 @@ pub fn log_schema() -> SchemaRef {
     Arc::clone(&SCHEMA)
 }
 
-/// Builds a [`RecordBatch`] of `records` in the order given.
-pub fn records_to_batch(records: &[LogRecord]) -> Result<RecordBatch, ArrowError> {
+/// Builds a [`RecordBatch`] of `records` (owned or borrowed) in the order given.
+pub fn records_to_batch<R: std::borrow::Borrow<LogRecord>>(
+    records: &[R],
+) -> Result<RecordBatch, ArrowError> {
+    let records: Vec<&LogRecord> = records.iter().map(|r| r.borrow()).collect();
+    let records = records.as_slice();
     let n = records.len();
     let strings = |f: &dyn Fn(&LogRecord) -> &str| -> ArrayRef {
         let bytes: usize = records.iter().map(|r| f(r).len()).sum();
@@ -133,7 +137,8 @@ pub fn records_to_batch(records: &[LogRecord]) -> Result<RecordBatch, ArrowError
     };
     let ts = |f: &dyn Fn(&LogRecord) -> i64| -> ArrayRef {
         Arc::new(
-            TimestampNanosecondArray::from_iter_values(records.iter().map(f)).with_timezone("UTC"),
+            TimestampNanosecondArray::from_iter_values(records.iter().map(|r| f(r)))
+                .with_timezone("UTC"),
         )
     };
     let columns: Vec<ArrayRef> = vec![

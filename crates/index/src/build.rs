@@ -1,15 +1,12 @@
 //! Building a [`FileIndex`] from a file's records.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Borrow;
-use std::collections::{HashMap, HashSet};
 
 use quarry_core::{LogRecord, NANOS_PER_MINUTE, Severity};
 use roaring::RoaringBitmap;
 
 use crate::{AttrCount, AttrKind, FileIndex, IndexOptions, MinuteCount};
-
-/// (bucket, kind, key id, value id, service rank, severity, fingerprint): the grouping key of the attribute rollup.
-type AttrGroup = (i64, AttrKind, u32, Option<u32>, u32, Severity, u64);
 
 const NANOS_PER_10_MINUTES: i64 = 10 * NANOS_PER_MINUTE;
 
@@ -38,7 +35,7 @@ impl FileIndex {
 
         // Service postings. Records arrive sorted by service in quarry's files, so runs are long; a map handles
         // any order anyway.
-        let mut service_ids: HashMap<&str, u32> = HashMap::new();
+        let mut service_ids: HashMap<&str, u32> = HashMap::default();
         let mut service_names: Vec<&str> = Vec::new();
         let mut service_of_row: Vec<u32> = Vec::with_capacity(records.len());
         let mut severity_maps: [RoaringBitmap; 7] = Default::default();
@@ -80,7 +77,7 @@ impl FileIndex {
             .collect();
 
         // Per-minute rollup.
-        let mut minutes: HashMap<(i64, u32, Severity), (u64, u64)> = HashMap::new();
+        let mut minutes: HashMap<(i64, u32, Severity), (u64, u64)> = HashMap::default();
         for (r, &old) in records.iter().zip(&service_of_row) {
             let e = minutes
                 .entry((
@@ -106,109 +103,8 @@ impl FileIndex {
             .collect();
         minutes.sort_unstable();
 
-        // Attribute rollup. First find the keys with too many distinct values.
-        let counted = |kind: AttrKind, k: &str, v: &str| {
-            kind == AttrKind::Resource
-                || (k.len() < options.max_attr_len && v.len() < options.max_attr_len)
-        };
-        let mut distinct: HashMap<(AttrKind, &str), (HashSet<&str>, usize)> = HashMap::new();
-        let mut high: HashSet<(AttrKind, &str)> = HashSet::new();
-        for r in records {
-            for (kind, attrs) in [
-                (AttrKind::Log, &r.attributes),
-                (AttrKind::Resource, &r.resource_attributes),
-            ] {
-                for (k, v) in attrs {
-                    if !counted(kind, k, v) || high.contains(&(kind, k.as_str())) {
-                        continue;
-                    }
-                    let (set, rows) = distinct.entry((kind, k.as_str())).or_default();
-                    set.insert(v.as_str());
-                    *rows += 1;
-                    if set.len() > options.max_values_per_key {
-                        distinct.remove(&(kind, k.as_str()));
-                        high.insert((kind, k.as_str()));
-                    }
-                }
-            }
-        }
-        for (key, (set, rows)) in &distinct {
-            if is_high_cardinality(set.len(), *rows, options) {
-                high.insert(*key);
-            }
-        }
-        drop(distinct);
-        let mut string_ids: HashMap<&str, u32> = HashMap::new();
-        let mut strings: Vec<&str> = Vec::new();
-        let mut counts: HashMap<AttrGroup, u64> = HashMap::new();
-        for (r, &old) in records.iter().zip(&service_of_row) {
-            let bucket = r.timestamp.div_euclid(NANOS_PER_10_MINUTES);
-            for (kind, attrs) in [
-                (AttrKind::Log, &r.attributes),
-                (AttrKind::Resource, &r.resource_attributes),
-            ] {
-                for (k, v) in attrs {
-                    if !counted(kind, k, v) {
-                        continue;
-                    }
-                    let key = intern_str(&mut string_ids, &mut strings, k);
-                    let value = if high.contains(&(kind, k.as_str())) {
-                        None
-                    } else {
-                        Some(intern_str(&mut string_ids, &mut strings, v))
-                    };
-                    let fingerprint = match kind {
-                        AttrKind::Log => 0,
-                        AttrKind::Resource => r.resource_fingerprint,
-                    };
-                    *counts
-                        .entry((
-                            bucket,
-                            kind,
-                            key,
-                            value,
-                            rank[old as usize],
-                            r.severity_text,
-                            fingerprint,
-                        ))
-                        .or_default() += 1;
-                }
-            }
-        }
-        // Renumber strings in sorted order so the sidecar is canonical.
-        let mut sorder: Vec<u32> = (0..strings.len() as u32).collect();
-        sorder.sort_by_key(|&i| strings[i as usize]);
-        let mut srank = vec![0u32; sorder.len()];
-        for (new, &old) in sorder.iter().enumerate() {
-            srank[old as usize] = new as u32;
-        }
-        let mut attrs: Vec<AttrCount> = counts
-            .into_iter()
-            .map(
-                |((bucket, kind, key, value, service, severity, resource_fingerprint), count)| {
-                    AttrCount {
-                        bucket,
-                        kind,
-                        key: srank[key as usize],
-                        value: value.map(|v| srank[v as usize]),
-                        service,
-                        severity,
-                        resource_fingerprint,
-                        count,
-                    }
-                },
-            )
-            .collect();
-        attrs.sort_unstable();
-        let mut high_cardinality_keys: Vec<(AttrKind, u32)> = high
-            .iter()
-            .filter_map(|(kind, k)| string_ids.get(k).map(|&id| (*kind, srank[id as usize])))
-            .collect();
-        high_cardinality_keys.sort_unstable();
-        let strings: Vec<String> = sorder
-            .iter()
-            .map(|&i| strings[i as usize].to_owned())
-            .collect();
+        let (strings, high_cardinality_keys, attrs) =
+            attribute_rollup(records, &service_of_row, &rank, options);
 
         FileIndex {
             rows: records.len() as u64,
@@ -225,18 +121,157 @@ impl FileIndex {
     }
 }
 
+/// What the rollup knows about one attribute key while it scans.
+struct KeyState<'a> {
+    kind: AttrKind,
+    name: &'a str,
+    /// Local ids of the key's values, while the key is not (yet) high-cardinality.
+    values: HashMap<&'a str, u32>,
+    value_names: Vec<&'a str>,
+    /// Rows carrying the key.
+    rows: usize,
+    high: bool,
+}
+
+/// Builds the attribute rollup in one pass: keys and their values get small local ids, counts are kept under
+/// packed integer keys (cheap to hash), and keys found to be high-cardinality are folded to key-only counts at
+/// the end. Returns (sorted string table, high-cardinality keys, sorted counts).
+fn attribute_rollup(
+    records: &[&LogRecord],
+    service_of_row: &[u32],
+    rank: &[u32],
+    options: &IndexOptions,
+) -> (Vec<String>, Vec<(AttrKind, u32)>, Vec<AttrCount>) {
+    let counted = |kind: AttrKind, k: &str, v: &str| {
+        kind == AttrKind::Resource
+            || (k.len() < options.max_attr_len && v.len() < options.max_attr_len)
+    };
+    let base = records
+        .iter()
+        .map(|r| r.timestamp.div_euclid(NANOS_PER_10_MINUTES))
+        .min()
+        .unwrap_or(0);
+    let mut key_ids: HashMap<(AttrKind, &str), u32> = HashMap::default();
+    let mut keys: Vec<KeyState<'_>> = Vec::new();
+    // (bucket offset << 32 | key id, value id + 1 (0: none) << 32 | service << 3 | severity) → rows;
+    // resource entries add the fingerprint.
+    let mut counts: HashMap<(u64, u64, u64), u64> = HashMap::default();
+    for (r, &old) in records.iter().zip(service_of_row) {
+        let bucket = (r.timestamp.div_euclid(NANOS_PER_10_MINUTES) - base) as u64;
+        let tail = (u64::from(rank[old as usize]) << 3) | u64::from(r.severity_text.code());
+        for (kind, attrs) in [
+            (AttrKind::Log, &r.attributes),
+            (AttrKind::Resource, &r.resource_attributes),
+        ] {
+            let fingerprint = if kind == AttrKind::Resource {
+                r.resource_fingerprint
+            } else {
+                0
+            };
+            for (k, v) in attrs {
+                if !counted(kind, k, v) {
+                    continue;
+                }
+                let next = keys.len() as u32;
+                let key_id = *key_ids.entry((kind, k.as_str())).or_insert_with(|| {
+                    keys.push(KeyState {
+                        kind,
+                        name: k.as_str(),
+                        values: HashMap::default(),
+                        value_names: Vec::new(),
+                        rows: 0,
+                        high: false,
+                    });
+                    next
+                });
+                let state = &mut keys[key_id as usize];
+                state.rows += 1;
+                let value = if state.high {
+                    0
+                } else {
+                    let next = state.value_names.len() as u32;
+                    let id = *state.values.entry(v.as_str()).or_insert(next);
+                    if id == next {
+                        state.value_names.push(v.as_str());
+                        if state.value_names.len() > options.max_values_per_key {
+                            state.high = true;
+                            state.values = HashMap::default();
+                        }
+                    }
+                    u64::from(id) + 1
+                };
+                *counts
+                    .entry((
+                        (bucket << 32) | u64::from(key_id),
+                        (value << 32) | tail,
+                        fingerprint,
+                    ))
+                    .or_default() += 1;
+            }
+        }
+    }
+    for state in &mut keys {
+        state.high |= is_high_cardinality(state.value_names.len(), state.rows, options);
+    }
+
+    // The string table: key names, and values of keys that keep them; sorted so the sidecar is canonical.
+    let mut strings: Vec<&str> = keys.iter().map(|k| k.name).collect();
+    for k in keys.iter().filter(|k| !k.high) {
+        strings.extend(&k.value_names);
+    }
+    strings.sort_unstable();
+    strings.dedup();
+    let string_id: HashMap<&str, u32> = strings
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i as u32))
+        .collect();
+    let key_string: Vec<u32> = keys.iter().map(|k| string_id[k.name]).collect();
+
+    let mut folded: HashMap<AttrCount, u64> = HashMap::default();
+    for ((a, b, fingerprint), count) in counts {
+        let key = &keys[(a & 0xFFFF_FFFF) as usize];
+        let value_local = (b >> 32) as u32;
+        let value = if key.high || value_local == 0 {
+            None
+        } else {
+            Some(string_id[key.value_names[value_local as usize - 1]])
+        };
+        let entry = AttrCount {
+            bucket: base + (a >> 32) as i64,
+            kind: key.kind,
+            key: key_string[(a & 0xFFFF_FFFF) as usize],
+            value,
+            service: ((b & 0xFFFF_FFFF) >> 3) as u32,
+            severity: Severity::from_code((b & 7) as u8).expect("a code written above"),
+            resource_fingerprint: fingerprint,
+            count: 0,
+        };
+        *folded.entry(entry).or_default() += count;
+    }
+    let mut attrs: Vec<AttrCount> = folded
+        .into_iter()
+        .map(|(e, count)| AttrCount { count, ..e })
+        .collect();
+    attrs.sort_unstable();
+    let mut high: Vec<(AttrKind, u32)> = keys
+        .iter()
+        .zip(&key_string)
+        .filter(|(k, _)| k.high)
+        .map(|(k, &id)| (k.kind, id))
+        .collect();
+    high.sort_unstable();
+    (
+        strings.into_iter().map(str::to_owned).collect(),
+        high,
+        attrs,
+    )
+}
+
 /// Whether a key with `distinct` values over `rows` rows is rolled up by key only.
 fn is_high_cardinality(distinct: usize, rows: usize, options: &IndexOptions) -> bool {
     distinct > options.max_values_per_key
         || (distinct > 64 && distinct.saturating_mul(options.min_value_repeats) > rows)
-}
-
-fn intern_str<'a>(ids: &mut HashMap<&'a str, u32>, strings: &mut Vec<&'a str>, s: &'a str) -> u32 {
-    let next = strings.len() as u32;
-    *ids.entry(s).or_insert_with(|| {
-        strings.push(s);
-        next
-    })
 }
 
 /// Row-at-a-time reference computations of what a [`FileIndex`] holds, for property tests: deliberately simple,

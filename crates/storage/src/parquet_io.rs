@@ -23,14 +23,23 @@ use crate::layout::{Partition, sidecar_path};
 use crate::{Error, Result, io_err, sync_dir};
 
 /// The sort order of rows inside a file.
-pub(crate) fn sort_records(records: &mut [&LogRecord]) {
-    records.sort_unstable_by(|a, b| {
-        a.service_name
-            .cmp(&b.service_name)
-            .then_with(|| a.severity_text.as_str().cmp(b.severity_text.as_str()))
-            .then(a.timestamp.cmp(&b.timestamp))
-            .then(a.uuid.cmp(&b.uuid))
-    });
+pub(crate) fn sort_records(records: &mut Vec<&LogRecord>) {
+    // Compare integers, not strings: rank services by name once, then sort by (rank, severity text, time, uuid).
+    let mut names: Vec<&str> = records.iter().map(|r| r.service_name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut keyed: Vec<(u32, &'static str, i64, [u8; 16], &LogRecord)> = records
+        .iter()
+        .map(|r| {
+            let rank = names
+                .binary_search(&r.service_name.as_str())
+                .expect("every name was collected") as u32;
+            (rank, r.severity_text.as_str(), r.timestamp, r.uuid, *r)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+    records.clear();
+    records.extend(keyed.into_iter().map(|k| k.4));
 }
 
 /// What a write produced, for the catalog.
@@ -125,11 +134,8 @@ pub(crate) fn write_file(
         ArrowWriter::try_new(sink, log_schema(), Some(writer_properties(row_group_rows)))
             .map_err(|e| Error::parquet(&tmp, e))?;
     let mut row_groups = Vec::new();
-    let mut owned = Vec::new();
     for chunk in records.chunks(row_group_rows.max(1)) {
-        owned.clear();
-        owned.extend(chunk.iter().map(|r| (*r).clone()));
-        let batch = records_to_batch(&owned).map_err(|e| Error::Arrow {
+        let batch = records_to_batch(chunk).map_err(|e| Error::Arrow {
             context: tmp.clone(),
             source: e,
         })?;

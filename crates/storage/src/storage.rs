@@ -15,9 +15,6 @@ use crate::layout::{Partition, sidecar_path};
 use crate::parquet_io::{WrittenFile, file_checksum, read_file, sort_records, write_file};
 use crate::{Durability, Error, Result, StorageOptions, codec, io_err, wal};
 
-/// The largest encoded batch one append may write.
-const MAX_BATCH_BYTES: usize = 1 << 30;
-
 /// One acknowledged (or in-flight) append, as held by the memtable.
 #[derive(Debug)]
 pub struct MemBatch {
@@ -404,19 +401,16 @@ impl Storage {
         if records.is_empty() {
             return Ok(());
         }
-        let mut payload =
-            Vec::with_capacity(records.iter().map(|r| r.approx_size()).sum::<usize>());
-        codec::encode_batch(&mut payload, team, &records);
-        if payload.len() > MAX_BATCH_BYTES {
+        let bytes: usize = records.iter().map(LogRecord::approx_size).sum();
+        let mut frame = Vec::with_capacity(bytes);
+        let start = wal::begin_frame(&mut frame);
+        codec::encode_batch(&mut frame, team, &records);
+        if wal::finish_frame(&mut frame, start).is_none() {
             return Err(Error::BatchTooLarge {
-                bytes: payload.len(),
-                max: MAX_BATCH_BYTES,
+                bytes: frame.len() - 8,
+                max: wal::MAX_FRAME as usize,
             });
         }
-        let mut frame = Vec::with_capacity(payload.len() + 8);
-        wal::encode_frame(&mut frame, &payload);
-        drop(payload);
-        let bytes: usize = records.iter().map(LogRecord::approx_size).sum();
         let rows = records.len();
         let now = self.clock.now_nanos();
 
@@ -435,13 +429,15 @@ impl Storage {
         st.next_seq += 1;
         if st.pending.is_empty() {
             st.pending_first_seq = seq;
+            st.pending = frame;
+        } else {
+            st.pending.extend_from_slice(&frame);
+            drop(frame);
         }
-        st.pending.extend_from_slice(&frame);
         st.active.push(Arc::new(MemBatch { seq, team, records }));
         st.active_rows += rows;
         st.active_bytes += bytes;
         st.active_since.get_or_insert(now);
-        drop(frame);
         loop {
             if st.durable_seq >= seq {
                 return Ok(());
@@ -659,24 +655,53 @@ impl Storage {
                     .push(r);
             }
         }
-        let mut written = Vec::with_capacity(groups.len());
-        for (partition, mut rows) in groups {
-            sort_records(&mut rows);
-            let name = self.next_file_name();
-            match write_file(
-                &self.root,
-                partition,
-                &name,
-                &rows,
-                self.options.row_group_rows,
-                &self.options.index,
-            ) {
-                Ok(w) => written.push(w),
-                Err(e) => {
-                    remove_written(&self.root, &written);
-                    return Err(e);
-                }
+        // Partitions are independent: write them on up to `available_parallelism` threads.
+        let jobs: Vec<(Partition, Vec<&LogRecord>, String)> = groups
+            .into_iter()
+            .map(|(p, rows)| (p, rows, self.next_file_name()))
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(jobs.len())
+            .max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<Mutex<Option<Result<WrittenFile>>>> =
+            jobs.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some((partition, rows, name)) = jobs.get(i) else {
+                            break;
+                        };
+                        let mut rows = rows.clone();
+                        sort_records(&mut rows);
+                        let result = write_file(
+                            &self.root,
+                            *partition,
+                            name,
+                            &rows,
+                            self.options.row_group_rows,
+                            &self.options.index,
+                        );
+                        *lock(&results[i]) = Some(result);
+                    }
+                });
             }
+        });
+        let mut written = Vec::with_capacity(jobs.len());
+        let mut failure = None;
+        for slot in results {
+            match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                Some(Ok(w)) => written.push(w),
+                Some(Err(e)) => failure = failure.or(Some(e)),
+                None => {}
+            }
+        }
+        if let Some(e) = failure {
+            remove_written(&self.root, &written);
+            return Err(e);
         }
         Ok(written)
     }

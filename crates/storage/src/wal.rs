@@ -30,7 +30,8 @@ use crate::{Error, Result, io_err, sync_dir};
 const MAGIC: &[u8; 4] = b"QWAL";
 const VERSION: u16 = 1;
 pub(crate) const HEADER_LEN: u64 = 16;
-const MAX_FRAME: u32 = 1 << 30;
+/// The largest payload of one frame.
+pub(crate) const MAX_FRAME: u32 = 1 << 30;
 
 /// The path of segment `id`.
 pub(crate) fn segment_path(wal_dir: &Path, id: u64) -> PathBuf {
@@ -74,16 +75,25 @@ pub(crate) fn create_segment(wal_dir: &Path, id: u64) -> Result<File> {
     Ok(file)
 }
 
-/// Appends one frame holding `payload` to `out`.
-pub(crate) fn encode_frame(out: &mut Vec<u8>, payload: &[u8]) {
-    let len =
-        u32::try_from(payload.len()).expect("a batch larger than 4 GiB is refused before encoding");
+/// Starts a frame in `out`: reserves its header, to be filled by [`finish_frame`] once the payload follows.
+pub(crate) fn begin_frame(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; 8]);
+    start
+}
+
+/// Fills the header of the frame begun at `start`, whose payload is everything after it. `None` if the payload
+/// exceeds the frame limit.
+pub(crate) fn finish_frame(out: &mut [u8], start: usize) -> Option<()> {
+    let len = u32::try_from(out.len() - start - 8)
+        .ok()
+        .filter(|&l| l <= MAX_FRAME)?;
     let mut crc = crc32fast::Hasher::new();
     crc.update(&len.to_le_bytes());
-    crc.update(payload);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
-    out.extend_from_slice(payload);
+    crc.update(&out[start + 8..]);
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&crc.finalize().to_le_bytes());
+    Some(())
 }
 
 /// What recovery found in one segment.

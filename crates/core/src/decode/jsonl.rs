@@ -24,7 +24,6 @@
 //! [`RecordError`] naming the field; the other lines are kept. Blank lines are skipped.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -199,10 +198,18 @@ fn opt(raw: Option<&RawValue>) -> Option<&RawValue> {
 fn opt_text(raw: Option<&RawValue>) -> Result<Option<Cow<'_, str>>, &'static str> {
     match opt(raw) {
         None => Ok(None),
-        Some(r) => serde_json::from_str::<Cow<'_, str>>(r.get())
-            .map(Some)
-            .map_err(|_| "expected text"),
+        Some(r) => json_string(r.get()).map(Some).ok_or("expected text"),
     }
+}
+
+/// The text of a JSON string literal, borrowed when it has no escapes; `None` if `raw` is not a valid string.
+fn json_string(raw: &str) -> Option<Cow<'_, str>> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        // The line was validated as JSON, so a quote-delimited value without backslashes is the string itself.
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
 }
 
 /// Parses a timestamp: RFC 3339 text or integer Unix nanoseconds.
@@ -224,13 +231,15 @@ fn parse_timestamp(raw: &RawValue) -> Result<i64, &'static str> {
 fn raw_to_text(raw: &RawValue) -> Result<String, String> {
     let text = raw.get();
     match text.as_bytes().first() {
-        Some(b'"') => {
-            serde_json::from_str::<String>(text).map_err(|e| format!("invalid string: {e}"))
-        }
+        Some(b'"') => match json_string(text) {
+            Some(s) => Ok(s.into_owned()),
+            None => {
+                serde_json::from_str::<String>(text).map_err(|e| format!("invalid string: {e}"))
+            }
+        },
         // Numbers, booleans and null are already compact; containers lose their insignificant whitespace but
-        // keep their text otherwise (key order, number spelling: `1.0e5` stays `1.0e5`).
-        // Full parse to reject what the raw scan lets through (a lone surrogate escape is not text), then keep
-        // the sender's text minus whitespace.
+        // keep their text otherwise (key order, number spelling: `1.0e5` stays `1.0e5`). A full parse first
+        // rejects what the raw scan lets through (a lone surrogate escape is not text).
         Some(b'{') | Some(b'[') => match serde_json::from_str::<serde_json::Value>(text) {
             Ok(_) => Ok(minify(text)),
             Err(e) => Err(format!("invalid JSON: {e}")),
@@ -240,26 +249,56 @@ fn raw_to_text(raw: &RawValue) -> Result<String, String> {
     }
 }
 
-/// Parses an attribute object; errors carry the `.key` suffix of the failing entry.
+/// The entries of a JSON object in document order, borrowed from the input.
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entries<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries<'de>, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    out.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// Parses an attribute object; errors carry the `.key` suffix of the failing entry. Keys come out sorted and
+/// unique, the last duplicate winning (a later `null` removes the key).
 fn attributes_of(raw: Option<&RawValue>) -> Result<Attributes, (String, String)> {
     let Some(raw) = opt(raw) else {
         return Ok(Vec::new());
     };
-    let map: BTreeMap<Cow<'_, str>, &RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
+    let Entries(entries) = serde_json::from_str(raw.get()).map_err(|_| {
         (
             String::new(),
             "expected an object of key/value pairs".to_owned(),
         )
     })?;
-    let mut out = Vec::with_capacity(map.len());
-    // BTreeMap already sorts keys and keeps the last duplicate.
-    for (k, v) in map {
+    let mut out: Attributes = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
         if v.get() == "null" {
+            out.retain(|(key, _)| key.as_str() != k);
             continue;
         }
         let value = raw_to_text(v).map_err(|r| (format!(".{k}"), r))?;
         out.push((k.into_owned(), value));
     }
+    normalize_attributes(&mut out);
     Ok(out)
 }
 
