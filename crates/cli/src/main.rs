@@ -291,6 +291,7 @@ fn ingest_files(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
             .expect("valid template"),
     );
+    let files_before = engine.stats()?.storage.files;
     let mut report = IngestReport::default();
     let mut bytes = 0u64;
     for path in files {
@@ -365,11 +366,13 @@ fn ingest_files(
             }
         }
     }
-    let flushed = engine.flush()?;
+    engine.flush()?;
     bar.finish_and_clear();
+    // Background flushes may have written files too; count them all.
+    let files_written = engine.stats()?.storage.files.saturating_sub(files_before);
     Ok(Summary {
         report,
-        files_written: flushed.files.len(),
+        files_written,
         elapsed: started.elapsed(),
         bytes,
     })

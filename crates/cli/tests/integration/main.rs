@@ -1,0 +1,231 @@
+//! End-to-end tests of the `quarry` binary.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn quarry(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn ok_json(args: &[&str]) -> serde_json::Value {
+    let out = quarry(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn gen_ingest_stats_round_trip_and_the_tree_is_hive_partitioned() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("logs.jsonl");
+    let data = dir.path().join("data");
+    let out = quarry(&["gen", "--rows", "5000", "--seed", "3", "--out", s(&file)]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap().lines().count(),
+        5000
+    );
+
+    let summary = ok_json(&["--data", s(&data), "ingest", "--json", s(&file)]);
+    assert_eq!(summary["accepted"], 5000);
+    assert_eq!(summary["rejected"], 0);
+    assert_eq!(
+        summary["files_written"], 24,
+        "one file per hour of the generated day"
+    );
+
+    let stats = ok_json(&["--data", s(&data), "stats", "--json"]);
+    assert_eq!(stats["rows"], 5000);
+    assert_eq!(stats["memtable_rows"], 0, "ingest flushes before it exits");
+    assert_eq!(stats["partitions"], 24);
+    assert!(stats["bytes_per_row"].as_f64().unwrap() > 0.0);
+    assert!(data.join("team=1/date=2026-11-01/hour=00").is_dir());
+    let parquet = std::fs::read_dir(data.join("team=1/date=2026-11-01/hour=13"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "parquet")
+        })
+        .count();
+    assert_eq!(parquet, 1);
+
+    // Another team's ingest lands in its own tree.
+    let summary = ok_json(&[
+        "--data",
+        s(&data),
+        "--team",
+        "7",
+        "ingest",
+        "--json",
+        s(&file),
+    ]);
+    assert_eq!(summary["accepted"], 5000);
+    assert!(data.join("team=7").is_dir());
+    let stats = ok_json(&["--data", s(&data), "stats", "--json"]);
+    assert_eq!(stats["rows"], 10000);
+    assert_eq!(stats["teams"], 2);
+}
+
+#[test]
+fn rejected_lines_are_reported_with_line_field_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mixed.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"timestamp":"2026-11-01T00:00:00Z","service_name":"a","body":"ok"}"#,
+            "\n",
+            "\n",
+            r#"{"timestamp":"yesterday","body":"bad"}"#,
+            "\n",
+            r#"{"timestamp":"2026-11-01T00:00:01Z","attributes":[1]}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let summary = ok_json(&[
+        "--data",
+        s(&dir.path().join("d")),
+        "ingest",
+        "--json",
+        s(&file),
+    ]);
+    assert_eq!(summary["accepted"], 1);
+    assert_eq!(summary["rejected"], 2);
+    assert_eq!(summary["errors"][0]["index"], 2);
+    assert_eq!(summary["errors"][0]["field"], "timestamp");
+    assert_eq!(summary["errors"][1]["index"], 3);
+    assert_eq!(summary["errors"][1]["field"], "attributes");
+    // The human summary says the same.
+    let out = quarry(&["--data", s(&dir.path().join("e")), "ingest", s(&file)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("accepted 1 rows, rejected 2"), "{text}");
+    assert!(
+        text.contains("record 2: timestamp: expected RFC 3339"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stdin_and_otlp_json_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let otlp = dir.path().join("logs.otlp.json");
+    assert!(
+        quarry(&[
+            "gen",
+            "--rows",
+            "2500",
+            "--format",
+            "otlp-json",
+            "--out",
+            s(&otlp)
+        ])
+        .status
+        .success()
+    );
+    let data = dir.path().join("data");
+    let summary = ok_json(&["--data", s(&data), "ingest", "--json", s(&otlp)]);
+    assert_eq!(summary["accepted"], 2500);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args([
+            "--data",
+            s(&data),
+            "--team",
+            "2",
+            "ingest",
+            "--json",
+            "--format",
+            "jsonl",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"timestamp":"2026-11-01T00:00:00Z","body":"from stdin"}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["accepted"], 1);
+}
+
+#[test]
+fn compact_and_retention_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("a.jsonl");
+    assert!(
+        quarry(&["gen", "--rows", "1000", "--out", s(&file)])
+            .status
+            .success()
+    );
+    for _ in 0..2 {
+        ok_json(&["--data", s(&data), "ingest", "--json", s(&file)]);
+    }
+    let compact = ok_json(&["--data", s(&data), "compact", "--json"]);
+    assert_eq!(compact["files_removed"], 48);
+    assert_eq!(compact["files_written"], 24);
+    assert_eq!(compact["rows"], 2000);
+    // The generated day is 2026-11-01, more than a day before any clock this test runs under (the CLI reads
+    // the system clock; the library tests pin theirs), so one day of retention drops it all.
+    let retention = ok_json(&["--data", s(&data), "retention", "--days", "1", "--json"]);
+    assert_eq!(retention["rows"], 2000);
+    assert_eq!(ok_json(&["--data", s(&data), "stats", "--json"])["rows"], 0);
+}
+
+#[test]
+fn demo_runs_once_per_fresh_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let out = quarry(&["--data", s(&data), "demo", "--rows", "3000"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ingested 3000 rows"), "{text}");
+    assert!(text.contains("rows               3000"), "{text}");
+    let again = quarry(&["--data", s(&data), "demo", "--rows", "10"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("fresh"));
+}
+
+#[test]
+fn bad_arguments_are_errors_not_panics() {
+    let out = quarry(&["ingest", "--format", "csv", "x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("csv"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = quarry(&[
+        "--data",
+        s(&dir.path().join("d")),
+        "ingest",
+        s(&dir.path().join("missing.jsonl")),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));
+    let out = quarry(&["gen", "--start", "soon", "--out", s(&dir.path().join("x"))]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--start"));
+}
