@@ -42,7 +42,7 @@ fn ingest_reports_rejections_and_survives_a_restart() {
     .join("\n");
     {
         let engine = Engine::builder(dir.path())
-            .with_clock(clock.clone())
+            .with_clock(Arc::clone(&clock) as Arc<dyn quarry::Clock>)
             .with_background_flush(false)
             .open()
             .unwrap();
@@ -94,7 +94,7 @@ fn background_flush_by_age_follows_the_engine_clock() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(NOW));
     let engine = Engine::builder(dir.path())
-        .with_clock(clock.clone())
+        .with_clock(Arc::clone(&clock) as Arc<dyn quarry::Clock>)
         .with_flush_age(Duration::from_secs(60))
         .open()
         .unwrap();
@@ -205,7 +205,7 @@ fn flush_compact_and_retention_through_the_facade() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(NOW));
     let engine = Engine::builder(dir.path())
-        .with_clock(clock.clone())
+        .with_clock(Arc::clone(&clock) as Arc<dyn quarry::Clock>)
         .with_background_flush(false)
         .open()
         .unwrap();
