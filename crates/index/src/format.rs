@@ -41,6 +41,8 @@ pub const MAGIC: &[u8; 4] = b"QIDX";
 pub const VERSION: u16 = 1;
 const FOOTER_LEN: usize = 8 + 2 + 2 + 4 + 4;
 const ZSTD_LEVEL: i32 = 3;
+/// Entry counts come from the input; preallocate at most this many so a forged count cannot exhaust memory.
+const PREALLOCATE: usize = 1 << 12;
 
 impl FileIndex {
     /// Serialises the index (see the module docs for the grammar).
@@ -183,7 +185,7 @@ fn parse_body(body: &[u8]) -> Result<FileIndex> {
     let mut m = Reader::new(meta, "META");
     let rows = m.varint()?;
     let n = m.count()?;
-    let mut row_groups = Vec::with_capacity(n);
+    let mut row_groups = Vec::with_capacity(n.min(PREALLOCATE));
     for _ in 0..n {
         row_groups.push(m.u32_varint()?);
     }
@@ -193,7 +195,7 @@ fn parse_body(body: &[u8]) -> Result<FileIndex> {
 
     let mut s = Reader::new(services, "SERVICES");
     let n = s.count()?;
-    let mut service_list = Vec::with_capacity(n);
+    let mut service_list = Vec::with_capacity(n.min(PREALLOCATE));
     for _ in 0..n {
         let name = s.string()?;
         service_list.push((name, s.bitmap()?));
@@ -202,7 +204,7 @@ fn parse_body(body: &[u8]) -> Result<FileIndex> {
 
     let mut s = Reader::new(severities, "SEVERITIES");
     let n = s.count()?;
-    let mut severity_list = Vec::with_capacity(n);
+    let mut severity_list = Vec::with_capacity(n.min(PREALLOCATE));
     for _ in 0..n {
         let sev = s.severity()?;
         severity_list.push((sev, s.bitmap()?));
@@ -212,7 +214,7 @@ fn parse_body(body: &[u8]) -> Result<FileIndex> {
     let mut s = Reader::new(&minutes, "MINUTES");
     let n = s.count()?;
     let mut minute = s.zigzag()?;
-    let mut minute_list = Vec::with_capacity(n);
+    let mut minute_list = Vec::with_capacity(n.min(PREALLOCATE));
     for _ in 0..n {
         minute = minute
             .checked_add_unsigned(s.varint()?)
@@ -229,18 +231,18 @@ fn parse_body(body: &[u8]) -> Result<FileIndex> {
 
     let mut s = Reader::new(&attrs, "ATTRS");
     let n = s.count()?;
-    let mut strings = Vec::with_capacity(n);
+    let mut strings = Vec::with_capacity(n.min(PREALLOCATE));
     for _ in 0..n {
         strings.push(s.string()?);
     }
     let n = s.count()?;
-    let mut high_cardinality_keys = Vec::with_capacity(n);
+    let mut high_cardinality_keys = Vec::with_capacity(n.min(PREALLOCATE));
     for _ in 0..n {
         high_cardinality_keys.push((s.kind()?, s.u32_varint()?));
     }
     let n = s.count()?;
     let mut bucket = s.zigzag()?;
-    let mut attr_list = Vec::with_capacity(n);
+    let mut attr_list = Vec::with_capacity(n.min(PREALLOCATE));
     for _ in 0..n {
         bucket = bucket
             .checked_add_unsigned(s.varint()?)

@@ -64,6 +64,10 @@ pub enum Error {
     /// The input could not be split into records at all (per-record problems are in [`IngestReport::errors`]).
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// The worker of [`Engine::ingest_async`] panicked (a bug: please report it); the batch may or may not be
+    /// stored.
+    #[error("the ingest worker panicked")]
+    Panicked,
     /// A background thread (flush, or the worker of [`Engine::ingest_async`]) could not be started.
     #[error("starting a thread")]
     Thread(#[source] std::io::Error),
@@ -247,9 +251,13 @@ impl EngineBuilder {
         } else {
             None
         };
+        let flusher = Arc::new(FlusherHandle {
+            inner: Arc::clone(&inner),
+            thread: Mutex::new(flusher),
+        });
         Ok(Engine {
             inner,
-            flusher: Arc::new(FlusherHandle(Mutex::new(flusher))),
+            _flusher: flusher,
         })
     }
 }
@@ -292,31 +300,28 @@ impl Inner {
     }
 }
 
-/// Joins the flush thread when the last engine handle is dropped.
+/// Stops and joins the flush thread when the last engine handle is dropped.
 #[derive(Debug)]
-struct FlusherHandle(Mutex<Option<JoinHandle<()>>>);
+struct FlusherHandle {
+    inner: Arc<Inner>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
 
 /// An open quarry data directory. Cheap to clone; all clones share one engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
-    flusher: Arc<FlusherHandle>,
+    /// Held only for its `Drop`: the last clone stops and joins the flush thread.
+    _flusher: Arc<FlusherHandle>,
 }
 
 impl Drop for FlusherHandle {
     fn drop(&mut self) {
-        if let Some(handle) = self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        // Runs exactly once, when the last `Engine` clone goes away (the flush thread holds `Inner`, not this).
+        *self.inner.stop.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.inner.wake.notify_all();
+        if let Some(handle) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
             handle.join().ok();
-        }
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        // The last user handle going away stops the flush thread (which holds one more `Arc<Inner>`).
-        if Arc::strong_count(&self.flusher) == 1 {
-            *self.inner.stop.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            self.inner.wake.notify_all();
         }
     }
 }
@@ -435,7 +440,8 @@ fn spawn_blocking<T: Send + 'static>(
     let spawned = std::thread::Builder::new()
         .name("quarry-ingest".into())
         .spawn(move || {
-            let value = f();
+            let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .unwrap_or(Err(Error::Panicked));
             let mut s = writer.lock().unwrap_or_else(|e| e.into_inner());
             s.0 = Some(value);
             if let Some(w) = s.1.take() {

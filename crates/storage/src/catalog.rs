@@ -4,7 +4,8 @@
 //! version than this build knows is refused):
 //!
 //! ```sql
-//! files(id INTEGER PRIMARY KEY, team INTEGER, hour INTEGER,   -- hours since the epoch
+//! files(id INTEGER PRIMARY KEY AUTOINCREMENT,                -- never reused: in-memory handles key on it
+//!       team INTEGER, hour INTEGER,                            -- hours since the epoch
 //!       date TEXT, path TEXT UNIQUE,                          -- path relative to the data directory
 //!       min_timestamp INTEGER, max_timestamp INTEGER,         -- nanoseconds
 //!       rows INTEGER, bytes INTEGER, index_bytes INTEGER, raw_bytes INTEGER,
@@ -30,7 +31,7 @@ use crate::{Error, Result};
 /// Schema migrations; entry `i` upgrades version `i` to `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[r#"
     CREATE TABLE files (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         team INTEGER NOT NULL,
         hour INTEGER NOT NULL,
         date TEXT NOT NULL,

@@ -13,6 +13,10 @@
 
 use quarry_core::{Attributes, LogRecord, Severity, TeamId};
 
+/// The smallest encoding of one record: 81 bytes of fixed fields and six one-byte varints (empty strings and
+/// attribute lists).
+const MIN_RECORD_BYTES: usize = 16 + 8 + 8 + 16 + 8 + 4 + 1 + 4 + 8 + 8 + 6;
+
 /// Appends the encoding of `(team, records)` to `out`.
 pub(crate) fn encode_batch(out: &mut Vec<u8>, team: TeamId, records: &[LogRecord]) {
     out.extend_from_slice(&team.0.to_le_bytes());
@@ -42,14 +46,14 @@ pub(crate) fn decode_batch(data: &[u8]) -> Result<(TeamId, Vec<LogRecord>), Stri
     let mut r = Cursor { data, pos: 0 };
     let team = TeamId(u32::from_le_bytes(r.array()?));
     let n = r.varint()?;
-    // Every record takes at least 90 bytes, which bounds the allocation by the input.
-    if n > (data.len() / 90) as u64 + 1 {
+    // Every record takes at least MIN_RECORD_BYTES, which bounds the allocation by the input.
+    if n > (data.len() / MIN_RECORD_BYTES) as u64 {
         return Err(format!(
             "record count {n} exceeds what {} bytes can hold",
             data.len()
         ));
     }
-    let mut records = Vec::with_capacity(n as usize);
+    let mut records = Vec::with_capacity((n as usize).min(1 << 12));
     for _ in 0..n {
         let uuid = r.array()?;
         let timestamp = i64::from_le_bytes(r.array()?);
@@ -153,10 +157,67 @@ impl Cursor<'_> {
         if n > (self.data.len() - self.pos) as u64 {
             return Err("attribute count exceeds the remaining bytes".into());
         }
-        let mut out = Vec::with_capacity(n as usize);
+        let mut out = Vec::with_capacity((n as usize).min(64));
         for _ in 0..n {
             out.push((self.string()?, self.string()?));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal(i: u8) -> LogRecord {
+        LogRecord {
+            uuid: [i; 16],
+            timestamp: i64::MIN,
+            observed_timestamp: i64::MAX,
+            trace_id: [0; 16],
+            span_id: [0; 8],
+            trace_flags: 0,
+            severity_text: Severity::Unknown,
+            severity_number: -1,
+            service_name: String::new(),
+            body: String::new(),
+            attributes: Vec::new(),
+            resource_attributes: Vec::new(),
+            resource_fingerprint: 0,
+            instrumentation_scope: String::new(),
+            event_name: String::new(),
+            bytes_uncompressed: 0,
+        }
+    }
+
+    #[test]
+    fn minimal_records_round_trip_in_any_number() {
+        for n in [0usize, 1, 31, 32, 1000] {
+            let records: Vec<_> = (0..n).map(|i| minimal(i as u8)).collect();
+            let mut out = Vec::new();
+            encode_batch(&mut out, TeamId(3), &records);
+            assert_eq!(out.len(), 4 + varint_len(n) + n * MIN_RECORD_BYTES);
+            assert_eq!(decode_batch(&out).unwrap(), (TeamId(3), records));
+        }
+    }
+
+    #[test]
+    fn truncated_or_padded_batches_are_errors() {
+        let mut out = Vec::new();
+        encode_batch(&mut out, TeamId(1), &[minimal(1), minimal(2)]);
+        for len in 0..out.len() {
+            assert!(decode_batch(&out[..len]).is_err(), "length {len}");
+        }
+        out.push(0);
+        assert!(decode_batch(&out).is_err());
+    }
+
+    fn varint_len(mut n: usize) -> usize {
+        let mut len = 1;
+        while n >= 0x80 {
+            n >>= 7;
+            len += 1;
+        }
+        len
     }
 }

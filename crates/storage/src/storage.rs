@@ -68,6 +68,13 @@ impl Drop for DataFile {
             // Best effort: a file left behind is not in the catalog and is swept at the next open.
             let _ = std::fs::remove_file(&self.path);
             let _ = std::fs::remove_file(self.sidecar_path());
+            // Remove the hour and date directories if that emptied them (`remove_dir` refuses non-empty ones).
+            if let Some(hour) = self.path.parent()
+                && std::fs::remove_dir(hour).is_ok()
+                && let Some(date) = hour.parent()
+            {
+                let _ = std::fs::remove_dir(date);
+            }
         }
     }
 }
@@ -269,7 +276,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Storage {
     /// Opens (creating if needed) the data directory `root`, recovering from the WAL.
-    pub fn open(root: &Path, options: StorageOptions, clock: Arc<dyn Clock>) -> Result<Storage> {
+    pub fn open(
+        root: &Path,
+        mut options: StorageOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Storage> {
+        options.row_group_rows = options.row_group_rows.max(1);
         std::fs::create_dir_all(root).map_err(io_err(root))?;
         let lock_path = root.join("LOCK");
         let lock_file = File::options()
@@ -319,7 +331,7 @@ impl Storage {
             if let Some((bytes, reason)) = replayed.dropped {
                 recovery.dropped_tails.push((path.clone(), bytes, reason));
             }
-            recovery.segments_replayed += 1;
+            recovery.segments_replayed += usize::from(!replayed.batches.is_empty());
             if replayed.batches.is_empty() && path.exists() {
                 // Holds no frame: nothing to keep it for.
                 std::fs::remove_file(&path).map_err(io_err(&path))?;
@@ -415,16 +427,6 @@ impl Storage {
         let now = self.clock.now_nanos();
 
         let mut st = lock(&self.state);
-        if st.segment.is_none() {
-            // The last write failed and its segment was abandoned: start a fresh one.
-            let id = st.segment_id + 1;
-            let file = wal::create_segment(&self.wal_dir, id).map_err(|e| Error::WalWrite {
-                reason: e.to_string(),
-            })?;
-            st.segment_id = id;
-            st.segment = Some(Arc::new(file));
-            st.segment_len = wal::HEADER_LEN;
-        }
         let seq = st.next_seq;
         st.next_seq += 1;
         if st.pending.is_empty() {
@@ -439,9 +441,8 @@ impl Storage {
         st.active_bytes += bytes;
         st.active_since.get_or_insert(now);
         loop {
-            if st.durable_seq >= seq {
-                return Ok(());
-            }
+            // Failure first: a later group can make `durable_seq` pass a sequence number whose own group failed.
+            // (`failed` only grows by one entry per I/O failure, so it stays small.)
             if st.failed.iter().any(|&(lo, hi)| (lo..=hi).contains(&seq)) {
                 return Err(Error::WalWrite {
                     reason: st
@@ -449,6 +450,9 @@ impl Storage {
                         .clone()
                         .unwrap_or_else(|| "write failed".to_owned()),
                 });
+            }
+            if st.durable_seq >= seq {
+                return Ok(());
             }
             if st.writing {
                 st = self.synced.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -463,14 +467,31 @@ impl Storage {
         if st.pending.is_empty() {
             return st;
         }
+        let (lo, hi) = (st.pending_first_seq, st.next_seq - 1);
+        let file = match &st.segment {
+            Some(file) => Arc::clone(file),
+            None => {
+                // The last write failed and its segment was abandoned: start a fresh one. The id advances even if
+                // this fails, so a retry never collides with a half-created file.
+                st.segment_id += 1;
+                match wal::create_segment(&self.wal_dir, st.segment_id) {
+                    Ok(file) => {
+                        let file = Arc::new(file);
+                        st.segment = Some(Arc::clone(&file));
+                        st.segment_len = wal::HEADER_LEN;
+                        file
+                    }
+                    Err(e) => {
+                        st.pending.clear();
+                        self.fail_group(&mut st, lo, hi, e.to_string());
+                        self.synced.notify_all();
+                        return st;
+                    }
+                }
+            }
+        };
         st.writing = true;
         let buf = std::mem::take(&mut st.pending);
-        let (lo, hi) = (st.pending_first_seq, st.next_seq - 1);
-        let file = Arc::clone(
-            st.segment
-                .as_ref()
-                .expect("a segment is open while frames are pending"),
-        );
         let good_len = st.segment_len;
         drop(st);
         let result = (&*file)
@@ -493,27 +514,11 @@ impl Storage {
                 let _ = file.set_len(good_len);
                 let _ = file.sync_all();
                 st.segment = None;
-                st.failed.push((lo, hi));
-                st.last_error = Some(format!(
+                let reason = format!(
                     "{}: {e}",
                     wal::segment_path(&self.wal_dir, st.segment_id).display()
-                ));
-                let mut removed_rows = 0;
-                let mut removed_bytes = 0;
-                st.active.retain(|b| {
-                    let keep = !(lo..=hi).contains(&b.seq);
-                    if !keep {
-                        removed_rows += b.records.len();
-                        removed_bytes +=
-                            b.records.iter().map(LogRecord::approx_size).sum::<usize>();
-                    }
-                    keep
-                });
-                st.active_rows -= removed_rows;
-                st.active_bytes -= removed_bytes;
-                if st.active.is_empty() {
-                    st.active_since = None;
-                }
+                );
+                self.fail_group(&mut st, lo, hi, reason);
                 // Frames queued behind the failed group belong to appends still waiting; they go to the next
                 // segment with their own leader.
                 if !st.pending.is_empty() {
@@ -523,6 +528,27 @@ impl Storage {
         }
         self.synced.notify_all();
         st
+    }
+
+    /// Marks appends `lo..=hi` as failed and withdraws their rows from the memtable.
+    fn fail_group(&self, st: &mut State, lo: u64, hi: u64, reason: String) {
+        st.failed.push((lo, hi));
+        st.last_error = Some(reason);
+        let mut removed_rows = 0;
+        let mut removed_bytes = 0;
+        st.active.retain(|b| {
+            let keep = !(lo..=hi).contains(&b.seq);
+            if !keep {
+                removed_rows += b.records.len();
+                removed_bytes += b.records.iter().map(LogRecord::approx_size).sum::<usize>();
+            }
+            keep
+        });
+        st.active_rows -= removed_rows;
+        st.active_bytes -= removed_bytes;
+        if st.active.is_empty() {
+            st.active_since = None;
+        }
     }
 
     /// A consistent view of files and durable memtable rows.
@@ -568,28 +594,31 @@ impl Storage {
                     .map(|f| (f.through_segment, f.batches.clone()))
             };
             let Some((through, batches)) = job else { break };
+            // A commit that reported an error may still have happened (an I/O error after SQLite made it
+            // durable). The catalog is the truth: if it already covers these segments, adopt its file list
+            // instead of writing the rows a second time.
+            let already = lock(&self.catalog)
+                .meta("wal_flushed_through")?
+                .unwrap_or(0);
+            if already >= through as i64 {
+                self.reconcile_files()?;
+                let mut st = lock(&self.state);
+                st.frozen.remove(0);
+                st.version += 1;
+                continue;
+            }
             let written = self.write_batches(&batches)?;
             let added = {
                 let mut catalog = lock(&self.catalog);
-                match catalog.commit(&[], &written, Some(through), self.clock.now_nanos()) {
-                    Ok(added) => added,
-                    Err(e) => {
-                        remove_written(&self.root, &written);
-                        return Err(e);
-                    }
-                }
+                // On error the written files are left alone: if the commit did not happen they are orphans that
+                // the next open sweeps, and if it did, the catalog needs them.
+                catalog.commit(&[], &written, Some(through), self.clock.now_nanos())?
             };
             report.rows += batches.iter().map(|b| b.records.len() as u64).sum::<u64>();
             {
                 let mut st = lock(&self.state);
                 let mut files: Vec<Arc<DataFile>> = st.files.as_ref().clone();
-                for meta in &added {
-                    files.push(Arc::new(DataFile {
-                        path: self.root.join(&meta.path),
-                        meta: meta.clone(),
-                        obsolete: AtomicBool::new(false),
-                    }));
-                }
+                files.extend(added.iter().map(|meta| self.data_file(meta.clone())));
                 sort_files(&mut files);
                 st.files = Arc::new(files);
                 st.frozen.remove(0);
@@ -605,6 +634,42 @@ impl Storage {
             }
         }
         Ok(report)
+    }
+
+    fn data_file(&self, meta: FileMeta) -> Arc<DataFile> {
+        Arc::new(DataFile {
+            path: self.root.join(&meta.path),
+            meta,
+            obsolete: AtomicBool::new(false),
+        })
+    }
+
+    /// Makes the in-memory file list equal the catalog's, keeping the handles of files that stay (after a commit
+    /// whose outcome was unknown).
+    fn reconcile_files(&self) -> Result<()> {
+        let metas = lock(&self.catalog).files()?;
+        let mut st = lock(&self.state);
+        let current: HashMap<i64, Arc<DataFile>> = st
+            .files
+            .iter()
+            .map(|f| (f.meta.id, Arc::clone(f)))
+            .collect();
+        let keep: HashSet<i64> = metas.iter().map(|m| m.id).collect();
+        for f in st.files.iter().filter(|f| !keep.contains(&f.meta.id)) {
+            f.obsolete.store(true, Ordering::SeqCst);
+        }
+        let mut files: Vec<Arc<DataFile>> = metas
+            .into_iter()
+            .map(|m| {
+                current
+                    .get(&m.id)
+                    .map_or_else(|| self.data_file(m), Arc::clone)
+            })
+            .collect();
+        sort_files(&mut files);
+        st.files = Arc::new(files);
+        st.version += 1;
+        Ok(())
     }
 
     /// Freezes the active memtable and starts a new WAL segment, so the frozen rows' segments can be retired.
@@ -770,7 +835,9 @@ impl Storage {
                     ) {
                         Ok(a) => a,
                         Err(e) => {
-                            remove_written(&self.root, std::slice::from_ref(&out));
+                            // Outcome unknown: follow the catalog; an uncommitted output is swept at the next open.
+                            drop(catalog);
+                            let _ = self.reconcile_files();
                             return Err(e);
                         }
                     }
@@ -853,23 +920,14 @@ impl Storage {
         if expired.is_empty() {
             return Ok(report);
         }
-        lock(&self.catalog).commit(&expired, &[], None, now)?;
+        let committed = lock(&self.catalog).commit(&expired, &[], None, now);
+        if let Err(e) = committed {
+            let _ = self.reconcile_files();
+            return Err(e);
+        }
         self.swap_files(&expired, Vec::new());
         report.files = expired.len();
         report.partitions = partitions.len();
-        for p in &partitions {
-            // Remove the emptied directories (hour, then date) once no file is left; best effort.
-            let dir = self.root.join(p.dir());
-            if std::fs::read_dir(&dir)
-                .map(|mut d| d.next().is_none())
-                .unwrap_or(false)
-            {
-                let _ = std::fs::remove_dir(&dir);
-                if let Some(parent) = dir.parent() {
-                    let _ = std::fs::remove_dir(parent);
-                }
-            }
-        }
         Ok(report)
     }
 

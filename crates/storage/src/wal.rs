@@ -69,8 +69,12 @@ pub(crate) fn create_segment(wal_dir: &Path, id: u64) -> Result<File> {
     header.extend_from_slice(&VERSION.to_le_bytes());
     header.extend_from_slice(&0u16.to_le_bytes());
     header.extend_from_slice(&id.to_le_bytes());
-    file.write_all(&header).map_err(io_err(&path))?;
-    file.sync_all().map_err(io_err(&path))?;
+    let written = file.write_all(&header).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        // Leave no half-made segment behind (recovery would drop it anyway, but a retry must not collide).
+        let _ = fs::remove_file(&path);
+        return Err(Error::Io { path, source: e });
+    }
     sync_dir(wal_dir)?;
     Ok(file)
 }

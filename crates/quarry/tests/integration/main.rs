@@ -253,3 +253,30 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         std::thread::park();
     }
 }
+
+#[test]
+fn dropping_clones_concurrently_stops_the_engine_and_releases_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..20 {
+        let engine = Engine::open(dir.path()).unwrap();
+        let clones: Vec<Engine> = (0..4).map(|_| engine.clone()).collect();
+        let barrier = Arc::new(std::sync::Barrier::new(5));
+        let handles: Vec<_> = clones
+            .into_iter()
+            .map(|e| {
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    drop(e);
+                })
+            })
+            .collect();
+        barrier.wait();
+        drop(engine);
+        for h in handles {
+            h.join().unwrap();
+        }
+        // The lock is free again: the last drop stopped the flush thread and closed storage.
+        wait_for("the directory lock", || Engine::open(dir.path()).is_ok());
+    }
+}

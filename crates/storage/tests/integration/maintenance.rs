@@ -163,3 +163,74 @@ fn flush_by_rows_bytes_and_age_is_reported_as_due() {
     storage.flush().unwrap();
     assert!(!storage.needs_flush(NOW + 3_600_000_000_000));
 }
+
+#[test]
+fn catalog_ids_are_never_reused_after_compaction() {
+    // One hour partition, three files; compaction deletes them all (including the highest id) and inserts one.
+    // Without AUTOINCREMENT SQLite would hand out a deleted id again, and in-memory handles key on ids.
+    let dir = tempfile::tempdir().unwrap();
+    let storage = open(dir.path(), small_options());
+    let mut rows = generated(300, 11);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.timestamp = NOW - 3_600_000_000_000 + i as i64 * 1_000_000;
+    }
+    for chunk in rows.chunks(100) {
+        storage.append(TEAM, chunk.to_vec()).unwrap();
+        storage.flush().unwrap();
+    }
+    let before: Vec<i64> = storage
+        .snapshot()
+        .files()
+        .iter()
+        .map(|f| f.meta.id)
+        .collect();
+    assert_eq!(before.len(), 3);
+    let report = storage.compact().unwrap();
+    assert_eq!((report.files_removed, report.files_written), (3, 1));
+    let after = storage.snapshot().files()[0].meta.id;
+    assert!(
+        after > *before.iter().max().unwrap(),
+        "compaction output reused id {after} of {before:?}"
+    );
+    assert_same_rows(storage.snapshot().read_team(TEAM).unwrap(), &rows);
+}
+
+#[test]
+fn zero_row_group_size_is_clamped_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = open(
+        dir.path(),
+        StorageOptions {
+            row_group_rows: 0,
+            ..small_options()
+        },
+    );
+    let rows = generated(20, 13);
+    storage.append(TEAM, rows.clone()).unwrap();
+    storage.flush().unwrap();
+    assert_same_rows(storage.snapshot().read_team(TEAM).unwrap(), &rows);
+}
+
+#[test]
+fn retention_removes_emptied_directories_once_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = open(dir.path(), small_options());
+    storage.append(TEAM, generated(500, 14)).unwrap();
+    storage.flush().unwrap();
+    let reader = storage.snapshot();
+    storage.set_retention_days(TEAM, 1).unwrap();
+    let report = storage.retention(NOW + 3 * 86_400_000_000_000).unwrap();
+    assert_eq!(report.partitions, 24);
+    let day = dir.path().join("team=1/date=2026-11-01");
+    assert!(
+        day.join("hour=05").is_dir(),
+        "a reader still holds the files"
+    );
+    assert_eq!(reader.read_team(TEAM).unwrap().len(), 500);
+    drop(reader);
+    assert!(
+        !day.exists(),
+        "hour and date directories go with their last file"
+    );
+    assert_eq!(storage.snapshot().row_count(TEAM), 0);
+}
