@@ -80,9 +80,33 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
             .set_column_dictionary_enabled(ColumnPath::from(col), false)
             .set_column_encoding(ColumnPath::from(col), Encoding::DELTA_BINARY_PACKED);
     }
-    // Ids are unique: a dictionary only costs.
-    for col in [columns::UUID, columns::TRACE_ID, columns::SPAN_ID] {
+    // Ids are unique and bodies nearly so: a dictionary only costs (zstd still finds repeated text).
+    for col in [
+        columns::UUID,
+        columns::TRACE_ID,
+        columns::SPAN_ID,
+        columns::BODY,
+    ] {
         b = b.set_column_dictionary_enabled(ColumnPath::from(col), false);
+    }
+    // Min/max of ids, bodies and attribute entries prune nothing; computing them costs on every value.
+    let attr_leaves = [columns::ATTRIBUTES, columns::RESOURCE_ATTRIBUTES]
+        .into_iter()
+        .flat_map(|map| {
+            ["key", "value"]
+                .map(|leaf| ColumnPath::new(vec![map.into(), "key_value".into(), leaf.into()]))
+        });
+    for path in [
+        columns::UUID,
+        columns::TRACE_ID,
+        columns::SPAN_ID,
+        columns::BODY,
+    ]
+    .into_iter()
+    .map(ColumnPath::from)
+    .chain(attr_leaves)
+    {
+        b = b.set_column_statistics_enabled(path, EnabledStatistics::None);
     }
     b.build()
 }
