@@ -39,18 +39,34 @@ impl FileIndex {
         let mut service_names: Vec<&str> = Vec::new();
         let mut service_of_row: Vec<u32> = Vec::with_capacity(records.len());
         let mut severity_maps: [RoaringBitmap; 7] = Default::default();
+        let mut severity_run: Option<(Severity, u32)> = None;
         for (row, r) in records.iter().enumerate() {
-            let next = service_names.len() as u32;
-            let id = *service_ids
-                .entry(r.service_name.as_str())
-                .or_insert_with(|| {
-                    service_names.push(r.service_name.as_str());
-                    next
-                });
+            // Service lookups are skipped within a run of one service (the common case in a sorted file).
+            let id = match service_of_row.last() {
+                Some(&prev) if service_names[prev as usize] == r.service_name => prev,
+                _ => {
+                    let next = service_names.len() as u32;
+                    *service_ids
+                        .entry(r.service_name.as_str())
+                        .or_insert_with(|| {
+                            service_names.push(r.service_name.as_str());
+                            next
+                        })
+                }
+            };
             service_of_row.push(id);
-            severity_maps[r.severity_text.code() as usize]
-                .try_push(row as u32)
-                .expect("row ids ascend");
+            // Severity postings are added a run of equal severities at a time.
+            match severity_run {
+                Some((sev, _)) if sev == r.severity_text => {}
+                Some((sev, start)) => {
+                    severity_maps[sev.code() as usize].insert_range(start..row as u32);
+                    severity_run = Some((r.severity_text, row as u32));
+                }
+                None => severity_run = Some((r.severity_text, row as u32)),
+            }
+        }
+        if let Some((sev, start)) = severity_run {
+            severity_maps[sev.code() as usize].insert_range(start..records.len() as u32);
         }
         // Renumber services in name order so the sidecar is canonical.
         let mut order: Vec<u32> = (0..service_names.len() as u32).collect();
@@ -60,10 +76,13 @@ impl FileIndex {
             rank[old as usize] = new as u32;
         }
         let mut service_maps = vec![RoaringBitmap::new(); order.len()];
-        for (row, &old) in service_of_row.iter().enumerate() {
-            service_maps[rank[old as usize] as usize]
-                .try_push(row as u32)
-                .expect("row ids ascend");
+        let mut start = 0;
+        for row in 1..=service_of_row.len() {
+            if row == service_of_row.len() || service_of_row[row] != service_of_row[start] {
+                let old = service_of_row[start];
+                service_maps[rank[old as usize] as usize].insert_range(start as u32..row as u32);
+                start = row;
+            }
         }
         let services: Vec<(String, RoaringBitmap)> = order
             .iter()

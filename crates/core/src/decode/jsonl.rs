@@ -66,7 +66,7 @@ struct FlatRecord<'a> {
 /// Decodes JSON Lines; [`RecordError::index`] is the 0-based line number.
 pub fn decode(input: &[u8]) -> Decoded {
     let mut out = Decoded::default();
-    for (index, line) in input.split(|&b| b == b'\n').enumerate() {
+    for (index, line) in super::lines(input).enumerate() {
         let line = line.trim_ascii();
         if line.is_empty() {
             continue;

@@ -164,6 +164,21 @@ pub fn decode(format: Format, input: &[u8]) -> Result<Decoded, DecodeError> {
     }
 }
 
+/// The lines of `input` (without their `\n`), found with a SIMD search.
+pub(crate) fn lines(input: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', input);
+    std::iter::from_fn(move || {
+        if start > input.len() {
+            return None;
+        }
+        let end = ends.next().unwrap_or(input.len());
+        let line = &input[start..end];
+        start = end + 1;
+        Some(line)
+    })
+}
+
 /// Renders a JSON value as stored text: strings verbatim, everything else compact JSON (spec §1.2).
 pub(crate) fn json_to_text(value: &serde_json::Value) -> String {
     match value {

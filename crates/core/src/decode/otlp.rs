@@ -39,7 +39,7 @@ pub fn decode_json(input: &[u8]) -> Decoded {
         map_request(request, &mut next_index, &mut out);
         return out;
     }
-    for (line_no, line) in input.split(|&b| b == b'\n').enumerate() {
+    for (line_no, line) in super::lines(input).enumerate() {
         let line = line.trim_ascii();
         if line.is_empty() {
             continue;
