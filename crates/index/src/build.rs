@@ -175,6 +175,7 @@ fn attribute_rollup(
     // (bucket offset << 32 | key id, value id + 1 (0: none) << 32 | service << 3 | severity) → rows;
     // resource entries add the fingerprint.
     let mut counts: HashMap<(u64, u64, u64), u64> = HashMap::default();
+    let mut recent_keys: [Vec<(&str, u32)>; 2] = Default::default();
     for (r, &old) in records.iter().zip(service_of_row) {
         let bucket = (r.timestamp.div_euclid(NANOS_PER_10_MINUTES) - base) as u64;
         let tail = (u64::from(rank[old as usize]) << 3) | u64::from(r.severity_text.code());
@@ -187,22 +188,36 @@ fn attribute_rollup(
             } else {
                 0
             };
-            for (k, v) in attrs {
+            let recent = &mut recent_keys[kind as usize];
+            for (i, (k, v)) in attrs.iter().enumerate() {
                 if !counted(kind, k, v) {
                     continue;
                 }
-                let next = keys.len() as u32;
-                let key_id = *key_ids.entry((kind, k.as_str())).or_insert_with(|| {
-                    keys.push(KeyState {
-                        kind,
-                        name: k.as_str(),
-                        values: HashMap::default(),
-                        value_names: Vec::new(),
-                        rows: 0,
-                        high: false,
-                    });
-                    next
-                });
+                // Rows of one service carry the same keys in the same order: compare with the previous row's
+                // key at this position before hashing.
+                let key_id = match recent.get(i) {
+                    Some(&(name, id)) if name == k.as_str() => id,
+                    _ => {
+                        let next = keys.len() as u32;
+                        let id = *key_ids.entry((kind, k.as_str())).or_insert_with(|| {
+                            keys.push(KeyState {
+                                kind,
+                                name: k.as_str(),
+                                values: HashMap::default(),
+                                value_names: Vec::new(),
+                                rows: 0,
+                                high: false,
+                            });
+                            next
+                        });
+                        if i < recent.len() {
+                            recent[i] = (k.as_str(), id);
+                        } else {
+                            recent.push((k.as_str(), id));
+                        }
+                        id
+                    }
+                };
                 let state = &mut keys[key_id as usize];
                 state.rows += 1;
                 let value = if state.high {
@@ -247,8 +262,7 @@ fn attribute_rollup(
         .collect();
     let key_string: Vec<u32> = keys.iter().map(|k| string_id[k.name]).collect();
 
-    let mut folded: HashMap<AttrCount, u64> = HashMap::default();
-    for ((a, b, fingerprint), count) in counts {
+    let unpack = |a: u64, b: u64, fingerprint: u64, count: u64| {
         let key = &keys[(a & 0xFFFF_FFFF) as usize];
         let value_local = (b >> 32) as u32;
         let value = if key.high || value_local == 0 {
@@ -256,7 +270,7 @@ fn attribute_rollup(
         } else {
             Some(string_id[key.value_names[value_local as usize - 1]])
         };
-        let entry = AttrCount {
+        AttrCount {
             bucket: base + (a >> 32) as i64,
             kind: key.kind,
             key: key_string[(a & 0xFFFF_FFFF) as usize],
@@ -264,14 +278,25 @@ fn attribute_rollup(
             service: ((b & 0xFFFF_FFFF) >> 3) as u32,
             severity: Severity::from_code((b & 7) as u8).expect("a code written above"),
             resource_fingerprint: fingerprint,
-            count: 0,
-        };
-        *folded.entry(entry).or_default() += count;
+            count,
+        }
+    };
+    // Entries of keys that keep their values are already unique; only entries of high-cardinality keys (whose
+    // early values were counted one by one before the key crossed the limit) must be merged per value-less key.
+    let mut attrs: Vec<AttrCount> = Vec::with_capacity(counts.len());
+    let mut folded: HashMap<(u64, u64, u64), u64> = HashMap::default();
+    for ((a, b, fingerprint), count) in counts {
+        if keys[(a & 0xFFFF_FFFF) as usize].high {
+            *folded.entry((a, b & 0xFFFF_FFFF, fingerprint)).or_default() += count;
+        } else {
+            attrs.push(unpack(a, b, fingerprint, count));
+        }
     }
-    let mut attrs: Vec<AttrCount> = folded
-        .into_iter()
-        .map(|(e, count)| AttrCount { count, ..e })
-        .collect();
+    attrs.extend(
+        folded
+            .into_iter()
+            .map(|((a, b, fingerprint), count)| unpack(a, b, fingerprint, count)),
+    );
     attrs.sort_unstable();
     let mut high: Vec<(AttrKind, u32)> = keys
         .iter()

@@ -53,10 +53,10 @@ struct FlatRecord<'a> {
     span_id: Option<&'a RawValue>,
     #[serde(borrow, default)]
     trace_flags: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    attributes: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    resource_attributes: Option<&'a RawValue>,
+    #[serde(borrow = "'a", default)]
+    attributes: Option<Entries<'a>>,
+    #[serde(borrow = "'a", default)]
+    resource_attributes: Option<Entries<'a>>,
     #[serde(borrow, default)]
     instrumentation_scope: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -249,46 +249,80 @@ fn raw_to_text(raw: &RawValue) -> Result<String, String> {
     }
 }
 
-/// The entries of a JSON object in document order, borrowed from the input.
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// An attribute field as first parsed: the entries of a JSON object in document order, borrowed from the input
+/// (parsed in the same pass as the rest of the line), or the note that the field was not an object.
+enum Entries<'a> {
+    Object(Vec<(Cow<'a, str>, &'a RawValue)>),
+    NotAnObject,
+}
 
-impl<'de> Deserialize<'de> for Entries<'de> {
+impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Entries<'de>;
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Entries<'a>;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object")
+                f.write_str("any JSON value")
             }
 
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<Entries<'de>, A::Error> {
+            ) -> Result<Entries<'a>, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    out.push((key, map.next_value::<&'de RawValue>()?));
+                while let Some(key) = map.next_key::<Cow<'a, str>>()? {
+                    out.push((key, map.next_value::<&'a RawValue>()?));
                 }
-                Ok(Entries(out))
+                Ok(Entries::Object(out))
+            }
+
+            // Every other JSON type is accepted here and reported as a field error by `attributes_of`.
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Entries<'a>, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Entries::NotAnObject)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Entries<'a>, E> {
+                Ok(Entries::NotAnObject)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Entries<'a>, E> {
+                Ok(Entries::NotAnObject)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Entries<'a>, E> {
+                Ok(Entries::NotAnObject)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Entries<'a>, E> {
+                Ok(Entries::NotAnObject)
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<Entries<'a>, E> {
+                Ok(Entries::NotAnObject)
             }
         }
-        d.deserialize_map(Visit)
+        d.deserialize_any(Visit(std::marker::PhantomData))
     }
 }
 
-/// Parses an attribute object; errors carry the `.key` suffix of the failing entry. Keys come out sorted and
-/// unique, the last duplicate winning (a later `null` removes the key).
-fn attributes_of(raw: Option<&RawValue>) -> Result<Attributes, (String, String)> {
-    let Some(raw) = opt(raw) else {
-        return Ok(Vec::new());
+/// Turns a parsed attribute field into attributes; errors carry the `.key` suffix of the failing entry. Keys come
+/// out sorted and unique, the last duplicate winning (a later `null` removes the key).
+fn attributes_of(field: Option<Entries<'_>>) -> Result<Attributes, (String, String)> {
+    let entries = match field {
+        None => return Ok(Vec::new()),
+        Some(Entries::NotAnObject) => {
+            return Err((
+                String::new(),
+                "expected an object of key/value pairs".to_owned(),
+            ));
+        }
+        Some(Entries::Object(entries)) => entries,
     };
-    let Entries(entries) = serde_json::from_str(raw.get()).map_err(|_| {
-        (
-            String::new(),
-            "expected an object of key/value pairs".to_owned(),
-        )
-    })?;
     let mut out: Attributes = Vec::with_capacity(entries.len());
     for (k, v) in entries {
         if v.get() == "null" {
