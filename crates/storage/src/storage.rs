@@ -407,8 +407,9 @@ impl Storage {
     }
 
     /// Appends `records` of `team` and returns once they are durable (per [`Durability`]) and visible to new
-    /// snapshots. Concurrent appends share one WAL write and sync (group commit). On error nothing of the batch
-    /// is stored or visible.
+    /// snapshots. Concurrent appends share one WAL write and sync (group commit). On error the batch is not
+    /// acknowledged and not visible, and its partial frame is cut from the WAL; only if that cut itself fails
+    /// (a second I/O error) can a complete frame survive and reappear after a restart.
     pub fn append(&self, team: TeamId, records: Vec<LogRecord>) -> Result<()> {
         if records.is_empty() {
             return Ok(());
