@@ -79,6 +79,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// At most this many record errors are kept in an [`IngestReport`]; the count covers all of them.
 pub const MAX_REPORTED_ERRORS: usize = 100;
 
+/// Ingest flushes in the caller once the memtable holds this many times
+/// [`StorageOptions::flush_rows`] (the background flush is behind or failing).
+pub const MEMTABLE_LIMIT_FLUSHES: usize = 4;
+
 /// The outcome of [`Engine::ingest_bytes`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestReport {
@@ -349,6 +353,17 @@ impl Engine {
             return Ok(0);
         }
         let now = self.inner.clock.now_nanos();
+        // Back-pressure: when flushing falls behind (or keeps failing) the caller flushes before adding more, and
+        // gets the flush's error instead of growing memory without bound. Nothing of this batch is stored then.
+        let storage = &self.inner.storage;
+        if storage.memtable_rows()
+            >= storage
+                .options()
+                .flush_rows
+                .saturating_mul(MEMTABLE_LIMIT_FLUSHES)
+        {
+            storage.flush()?;
+        }
         let records: Vec<LogRecord> = {
             let mut stamper = self.inner.stamper.lock().unwrap_or_else(|e| e.into_inner());
             logs.into_iter().map(|l| stamper.stamp(l, now)).collect()

@@ -569,6 +569,17 @@ impl Storage {
         }
     }
 
+    /// Rows held in memory (frozen and active memtables, durable or in flight).
+    pub fn memtable_rows(&self) -> usize {
+        let st = lock(&self.state);
+        st.active_rows
+            + st.frozen
+                .iter()
+                .flat_map(|f| &f.batches)
+                .map(|b| b.records.len())
+                .sum::<usize>()
+    }
+
     /// Whether a flush is due at `now` (ns): by rows, bytes or age, or because an earlier flush failed.
     pub fn needs_flush(&self, now: i64) -> bool {
         let st = lock(&self.state);

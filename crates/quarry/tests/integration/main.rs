@@ -280,3 +280,31 @@ fn dropping_clones_concurrently_stops_the_engine_and_releases_the_directory() {
         wait_for("the directory lock", || Engine::open(dir.path()).is_ok());
     }
 }
+
+#[test]
+fn ingest_applies_back_pressure_when_flushing_falls_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    // No background flush at all: only back-pressure keeps memory bounded.
+    let engine = Engine::builder(dir.path())
+        .with_flush_rows(10)
+        .with_background_flush(false)
+        .open()
+        .unwrap();
+    let batch: Vec<String> = (0..20)
+        .map(|i| line("2026-11-01T10:00:00Z", "api", &format!("{i}")))
+        .collect();
+    for _ in 0..10 {
+        engine
+            .ingest_bytes(TEAM, Format::JsonLines, batch.join("\n").as_bytes())
+            .unwrap();
+        let s = engine.stats().unwrap().storage;
+        assert!(
+            s.memtable_rows <= 4 * 10 + 20,
+            "memtable grew to {} rows",
+            s.memtable_rows
+        );
+    }
+    let s = engine.stats().unwrap().storage;
+    assert!(s.file_rows > 0);
+    assert_eq!(s.file_rows + s.memtable_rows, 200);
+}
