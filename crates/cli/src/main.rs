@@ -90,6 +90,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Answer a logs endpoint and print exactly its response JSON (export: the file, to stdout or --out).
+    Logs {
+        /// The endpoint.
+        #[arg(value_enum)]
+        endpoint: LogsEndpoint,
+        /// The instant relative dates resolve against (RFC 3339); default: the current time.
+        #[arg(long)]
+        now: Option<String>,
+        /// POST endpoints: the whole `{"query": {...}}` body as JSON, or `@FILE`.
+        #[arg(long)]
+        body: Option<String>,
+        /// GET endpoints: one `key=value` parameter (repeatable); dateRange, serviceNames and filterGroup are JSON.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// Add `quarry_stats` (path taken, files and rows read, time) to the response.
+        #[arg(long)]
+        explain: bool,
+        /// Answer without indexes and rollups (the plain scan; same answers, slower).
+        #[arg(long)]
+        no_index: bool,
+        /// export: write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The main job for now: generate logs, ingest them into a fresh data directory, print stats.
     Demo {
         /// Rows to generate.
@@ -118,6 +142,17 @@ impl From<InputFormat> for Format {
             InputFormat::OtlpProto => Format::OtlpProto,
         }
     }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogsEndpoint {
+    Query,
+    Count,
+    CountRanges,
+    Values,
+    Attributes,
+    HasLogs,
+    Export,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -214,6 +249,26 @@ fn main() -> Result<()> {
                 );
             }
         }
+        Command::Logs {
+            endpoint,
+            now,
+            body,
+            params,
+            explain,
+            no_index,
+            out,
+        } => {
+            let request = LogsRequest {
+                endpoint,
+                now,
+                body,
+                params,
+                explain,
+                no_index,
+                out,
+            };
+            logs(&cli.data, team, request)?;
+        }
         Command::Demo { rows, seed } => demo(&cli.data, team, rows, seed)?,
     }
     Ok(())
@@ -224,6 +279,93 @@ fn chrono_parse(s: &str) -> Option<i64> {
     let line = serde_json::json!({ "timestamp": s }).to_string();
     let decoded = quarry_core::decode(Format::JsonLines, line.as_bytes()).ok()?;
     decoded.logs.first()?.timestamp
+}
+
+struct LogsRequest {
+    endpoint: LogsEndpoint,
+    now: Option<String>,
+    body: Option<String>,
+    params: Vec<String>,
+    explain: bool,
+    no_index: bool,
+    out: Option<PathBuf>,
+}
+
+fn logs(dir: &Path, team: TeamId, r: LogsRequest) -> Result<()> {
+    let mut builder = Engine::builder(dir).with_background_flush(false);
+    if r.no_index {
+        builder = builder.with_plan_options(quarry::PlanOptions::naive());
+    }
+    let engine = builder
+        .open()
+        .with_context(|| format!("opening data directory {}", dir.display()))?;
+    let mut ctx = engine.context(team);
+    if let Some(now) = &r.now {
+        ctx.now = quarry_core::time::parse_iso(now)
+            .with_context(|| format!("--now: expected an RFC 3339 date-time, got {now:?}"))?;
+    }
+    let is_get = matches!(
+        r.endpoint,
+        LogsEndpoint::Values | LogsEndpoint::Attributes | LogsEndpoint::HasLogs
+    );
+    let mut body: serde_json::Value = match (&r.body, is_get) {
+        (Some(_), true) => bail!("--body: this endpoint is a GET; pass --param key=value instead"),
+        (None, _) => serde_json::json!({"query": {}}),
+        (Some(text), false) => {
+            let text = match text.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("--body: reading {path}"))?,
+                None => text.clone(),
+            };
+            serde_json::from_str(&text).context("--body: expected JSON")?
+        }
+    };
+    if !r.params.is_empty() && !is_get {
+        bail!("--param: this endpoint is a POST; pass the request as --body instead");
+    }
+    let mut params = Vec::new();
+    for p in &r.params {
+        let (k, v) = p
+            .split_once('=')
+            .with_context(|| format!("--param: expected key=value, got {p:?}"))?;
+        params.push((k.to_owned(), v.to_owned()));
+    }
+    if r.explain {
+        params.push(("explain".into(), "true".into()));
+        if let Some(q) = body.get_mut("query").and_then(|q| q.as_object_mut()) {
+            q.insert("explain".into(), true.into());
+        }
+    }
+    let json = match r.endpoint {
+        LogsEndpoint::Query => serde_json::to_string(&engine.query(&ctx, &body)?)?,
+        LogsEndpoint::Count => serde_json::to_string(&engine.count(&ctx, &body)?)?,
+        LogsEndpoint::CountRanges => serde_json::to_string(&engine.count_ranges(&ctx, &body)?)?,
+        LogsEndpoint::Values => serde_json::to_string(&engine.values(&ctx, &params)?)?,
+        LogsEndpoint::Attributes => serde_json::to_string(&engine.attributes(&ctx, &params)?)?,
+        LogsEndpoint::HasLogs => serde_json::to_string(&engine.has_logs(&ctx))?,
+        LogsEndpoint::Export => {
+            let report = match &r.out {
+                Some(path) => {
+                    let f = File::create(path)
+                        .with_context(|| format!("--out: creating {}", path.display()))?;
+                    let mut w = BufWriter::new(f);
+                    let report = engine.export(&ctx, &body, &mut w)?;
+                    w.flush()?;
+                    report
+                }
+                None => {
+                    let mut w = BufWriter::new(std::io::stdout());
+                    let report = engine.export(&ctx, &body, &mut w)?;
+                    w.flush()?;
+                    report
+                }
+            };
+            eprintln!("exported {} rows ({})", report.rows, report.filename);
+            return Ok(());
+        }
+    };
+    println!("{json}");
+    Ok(())
 }
 
 fn open(dir: &Path) -> Result<Engine> {

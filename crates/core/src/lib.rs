@@ -31,11 +31,13 @@ pub mod ingest;
 pub mod record;
 pub mod schema;
 pub mod severity;
+pub mod time;
 
 pub use decode::{DecodeError, Decoded, Format, RecordError, decode};
 pub use ingest::{Clock, IngestOptions, ManualClock, Stamper, SystemClock};
 pub use record::{Attributes, DecodedLog, LogRecord, TeamId};
 pub use severity::{Severity, normalize_severity};
+pub use time::{DateBound, DateError, TimeRange};
 
 /// Nanoseconds per second.
 pub const NANOS_PER_SECOND: i64 = 1_000_000_000;

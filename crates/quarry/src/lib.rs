@@ -41,6 +41,10 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+mod read;
+pub use read::{DEFAULT_EXPORT_ROWS, MAX_EXPORT_ROWS};
+
+pub use quarry_api as api;
 use quarry_core::Stamper;
 pub use quarry_core::{
     Clock, DecodedLog, Format, IngestOptions, LogRecord, ManualClock, RecordError, Severity,
@@ -48,6 +52,7 @@ pub use quarry_core::{
 };
 pub use quarry_core::{DecodeError, Decoded, decode};
 pub use quarry_index::IndexOptions;
+pub use quarry_plan::{Context as RequestContext, ExportFormat, ExportReport, PlanOptions};
 use quarry_storage::Storage;
 pub use quarry_storage::{
     CompactReport, DataFile, Durability, FlushReport, RetentionReport, Snapshot, StorageOptions,
@@ -68,6 +73,12 @@ pub enum Error {
     /// stored.
     #[error("the ingest worker panicked")]
     Panicked,
+    /// A request did not validate; the error names the field (`filterGroup.values[0].operator: ...`).
+    #[error(transparent)]
+    Invalid(#[from] quarry_api::ApiError),
+    /// A query failed while reading stored data; the message names the file.
+    #[error(transparent)]
+    Query(quarry_plan::Error),
     /// A background thread (flush, or the worker of [`Engine::ingest_async`]) could not be started.
     #[error("starting a thread")]
     Thread(#[source] std::io::Error),
@@ -143,6 +154,7 @@ pub struct EngineBuilder {
     clock: Arc<dyn Clock>,
     background_flush: bool,
     id_seed: Option<u64>,
+    plan: PlanOptions,
 }
 
 impl EngineBuilder {
@@ -156,7 +168,15 @@ impl EngineBuilder {
             clock: Arc::new(SystemClock),
             background_flush: true,
             id_seed: None,
+            plan: PlanOptions::default(),
         }
+    }
+
+    /// Read-side switches: turn indexes and rollups off to get the plain scan (answers are the same, only
+    /// slower). `max_attr_len` is taken from the index options at open.
+    pub fn with_plan_options(mut self, options: PlanOptions) -> Self {
+        self.plan = options;
+        self
     }
 
     /// All storage options at once.
@@ -234,6 +254,10 @@ impl EngineBuilder {
 
     /// Opens the engine, recovering any unflushed rows from the WAL.
     pub fn open(self) -> Result<Engine> {
+        let plan = PlanOptions {
+            max_attr_len: self.storage.index.max_attr_len,
+            ..self.plan
+        };
         let storage = Storage::open(&self.dir, self.storage, Arc::clone(&self.clock))?;
         let seed = self.id_seed.unwrap_or_else(random_seed);
         let inner = Arc::new(Inner {
@@ -243,6 +267,7 @@ impl EngineBuilder {
             stop: Mutex::new(false),
             wake: Condvar::new(),
             flush_error: Mutex::new(None),
+            plan,
         });
         let flusher = if self.background_flush {
             let worker = Arc::clone(&inner);
@@ -279,6 +304,7 @@ struct Inner {
     stop: Mutex<bool>,
     wake: Condvar,
     flush_error: Mutex<Option<String>>,
+    plan: PlanOptions,
 }
 
 impl Inner {
@@ -487,6 +513,15 @@ impl<T> Future for BlockingFuture<T> {
                 s.1 = Some(cx.waker().clone());
                 Poll::Pending
             }
+        }
+    }
+}
+
+impl From<quarry_plan::Error> for Error {
+    fn from(e: quarry_plan::Error) -> Self {
+        match e {
+            quarry_plan::Error::Api(a) => Error::Invalid(a),
+            other => Error::Query(other),
         }
     }
 }

@@ -1,0 +1,445 @@
+//! Time ranges and PostHog's date grammar (spec §2.3), resolved against an explicit `now`.
+//!
+//! Nothing here reads the wall clock: every function that resolves a relative date takes `now` (nanoseconds since
+//! the Unix epoch, UTC) as an argument, so a request answers the same way in a test as in production.
+//!
+//! # Grammar
+//!
+//! ```text
+//! date      = "all" | iso | relative
+//! iso       = YYYY "-" MM "-" DD [ ("T" | " ") hh ":" mm [ ":" ss [ "." fraction ] ] [ offset ] ]
+//! offset    = "Z" | ("+" | "-") hh [ ":" ] mm
+//! relative  = [ "-" ] [ digits ] unit [ "Start" | "End" ]
+//! unit      = "s" seconds | "M" minutes | "h" hours | "d" days | "w" weeks | "m" months | "q" quarters (13 weeks)
+//!           | "y" years
+//! ```
+//!
+//! A relative date is `now − N units` (months and years are calendar arithmetic: the day is clamped to the length
+//! of the target month). A missing `N` means 0, so `dStart` is the start of today. `Start` snaps the result to the
+//! start of its hour (`h`), day (`d`), month (`m`) or year (`y`); `End` snaps it to the *exclusive* end of that
+//! period, i.e. the start of the next one. The other units ignore `Start`/`End`, as in PostHog.
+//!
+//! # Departures from PostHog, on purpose
+//!
+//! * A naive ISO timestamp is UTC everywhere (PostHog reads it in the team's timezone on one path and UTC on another).
+//! * PostHog *searches* the relative pattern anywhere in the text and treats anything unmatched (`"yesterday"`,
+//!   `"-1H"`) as "now". quarry anchors the pattern and rejects anything else with an error, because a typo that
+//!   silently means "now" returns an empty, plausible-looking answer.
+//! * `End` yields the start of the next period rather than `xx:59:59.999999`: ranges are half-open `[from, to)`, so
+//!   this keeps the last microsecond (and the nanoseconds quarry stores) inside the period.
+//! * A relative `date_to` is exact (PostHog rounds it up to the end of the minute, or of the day, depending on the
+//!   bucket unit of the endpoint; see [`DateBound`]).
+
+use chrono::{
+    DateTime, Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc,
+};
+
+use crate::{NANOS_PER_HOUR, NANOS_PER_MINUTE, NANOS_PER_SECOND};
+
+/// Nanoseconds per day.
+pub const NANOS_PER_DAY: i64 = 24 * NANOS_PER_HOUR;
+
+/// A half-open time range `[start, end)` in nanoseconds since the Unix epoch, UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub start: i64,
+    /// Exclusive end.
+    pub end: i64,
+}
+
+impl TimeRange {
+    /// A range; `start > end` gives an empty range that contains nothing.
+    pub fn new(start: i64, end: i64) -> TimeRange {
+        TimeRange { start, end }
+    }
+
+    /// Every representable instant.
+    pub const ALL: TimeRange = TimeRange {
+        start: i64::MIN,
+        end: i64::MAX,
+    };
+
+    /// Whether `t` is inside the range.
+    pub fn contains(&self, t: i64) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    /// Whether the range contains nothing.
+    pub fn is_empty(&self) -> bool {
+        self.start >= self.end
+    }
+
+    /// Whether the closed interval `[min, max]` (a file's timestamp bounds) intersects the range.
+    pub fn overlaps_closed(&self, min: i64, max: i64) -> bool {
+        min < self.end && max >= self.start
+    }
+
+    /// Whether the closed interval `[min, max]` lies entirely inside the range.
+    pub fn covers_closed(&self, min: i64, max: i64) -> bool {
+        self.start <= min && max < self.end
+    }
+
+    /// Length in nanoseconds (0 when empty).
+    pub fn len_nanos(&self) -> i64 {
+        if self.is_empty() {
+            0
+        } else {
+            self.end.saturating_sub(self.start)
+        }
+    }
+}
+
+/// What went wrong parsing a date. The caller adds the field name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid date {text:?}: {reason}")]
+pub struct DateError {
+    /// The text as given.
+    pub text: String,
+    /// What was expected.
+    pub reason: &'static str,
+}
+
+/// A parsed date: an absolute instant, a relative offset from `now`, or `all` (the beginning of the team's data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateBound {
+    /// An absolute instant (nanoseconds, UTC).
+    Absolute(i64),
+    /// `now − amount units`, optionally snapped.
+    Relative {
+        /// How many units back.
+        amount: u32,
+        /// The unit.
+        unit: RelativeUnit,
+        /// `Start`/`End` snapping.
+        snap: Snap,
+    },
+    /// `"all"`: no lower bound.
+    All,
+}
+
+/// The unit of a relative date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelativeUnit {
+    /// `s`
+    Second,
+    /// `M`
+    Minute,
+    /// `h`
+    Hour,
+    /// `d`
+    Day,
+    /// `w`
+    Week,
+    /// `m`
+    Month,
+    /// `q`: 13 weeks, as in PostHog.
+    Quarter,
+    /// `y`
+    Year,
+}
+
+/// `Start`/`End` snapping of a relative date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Snap {
+    /// No snapping.
+    None,
+    /// Snap to the start of the period.
+    Start,
+    /// Snap to the exclusive end of the period (the start of the next one).
+    End,
+}
+
+const ISO_OR_RELATIVE: &str = "expected an ISO-8601 date (2026-11-01, 2026-11-01T10:00:00Z) or a relative date \
+                               like -1h, -7d, -30M, dStart (units s M h d w m q y)";
+
+impl DateBound {
+    /// Parses one date (see the module grammar). Surrounding whitespace is ignored.
+    pub fn parse(text: &str) -> Result<DateBound, DateError> {
+        let err = |reason| DateError {
+            text: text.to_owned(),
+            reason,
+        };
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(err("expected a date, got an empty string"));
+        }
+        if t == "all" {
+            return Ok(DateBound::All);
+        }
+        if t.as_bytes()[0].is_ascii_digit() && t.len() >= 10 && t.as_bytes().get(4) == Some(&b'-') {
+            return parse_iso(t)
+                .map(DateBound::Absolute)
+                .ok_or_else(|| err(ISO_OR_RELATIVE));
+        }
+        parse_relative(t).ok_or_else(|| err(ISO_OR_RELATIVE))
+    }
+
+    /// The instant this bound denotes at `now`. `All` resolves to `i64::MIN`.
+    pub fn resolve(&self, now: i64) -> i64 {
+        match *self {
+            DateBound::Absolute(t) => t,
+            DateBound::All => i64::MIN,
+            DateBound::Relative { amount, unit, snap } => resolve_relative(now, amount, unit, snap),
+        }
+    }
+}
+
+/// Parses an ISO-8601 date or date-time; a missing offset means UTC. Returns nanoseconds since the epoch.
+pub fn parse_iso(t: &str) -> Option<i64> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return dt.timestamp_nanos_opt();
+    }
+    let with_t = t.replacen(' ', "T", 1);
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%:z",
+        "%Y-%m-%dT%H:%M%z",
+    ] {
+        if let Ok(dt) = DateTime::parse_from_str(&with_t, fmt) {
+            return dt.timestamp_nanos_opt();
+        }
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(&with_t, fmt) {
+            return dt.and_utc().timestamp_nanos_opt();
+        }
+    }
+    if let Some(stripped) = with_t.strip_suffix('Z') {
+        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+            if let Ok(dt) = NaiveDateTime::parse_from_str(stripped, fmt) {
+                return dt.and_utc().timestamp_nanos_opt();
+            }
+        }
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp_nanos_opt())
+}
+
+fn parse_relative(t: &str) -> Option<DateBound> {
+    let rest = t.strip_prefix('-').unwrap_or(t);
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let amount: u32 = if digits == 0 {
+        0
+    } else {
+        rest[..digits].parse().ok()?
+    };
+    let rest = &rest[digits..];
+    let mut chars = rest.chars();
+    let unit = match chars.next()? {
+        's' => RelativeUnit::Second,
+        'M' => RelativeUnit::Minute,
+        'h' => RelativeUnit::Hour,
+        'd' => RelativeUnit::Day,
+        'w' => RelativeUnit::Week,
+        'm' => RelativeUnit::Month,
+        'q' => RelativeUnit::Quarter,
+        'y' => RelativeUnit::Year,
+        _ => return None,
+    };
+    let snap = match chars.as_str() {
+        "" => Snap::None,
+        "Start" => Snap::Start,
+        "End" => Snap::End,
+        _ => return None,
+    };
+    Some(DateBound::Relative { amount, unit, snap })
+}
+
+fn resolve_relative(now: i64, amount: u32, unit: RelativeUnit, snap: Snap) -> i64 {
+    let now_dt = DateTime::<Utc>::from_timestamp_nanos(now);
+    let n = i64::from(amount);
+    let shifted = match unit {
+        RelativeUnit::Second => {
+            TimeDelta::try_seconds(n).and_then(|d| now_dt.checked_sub_signed(d))
+        }
+        RelativeUnit::Minute => {
+            TimeDelta::try_minutes(n).and_then(|d| now_dt.checked_sub_signed(d))
+        }
+        RelativeUnit::Hour => TimeDelta::try_hours(n).and_then(|d| now_dt.checked_sub_signed(d)),
+        RelativeUnit::Day => TimeDelta::try_days(n).and_then(|d| now_dt.checked_sub_signed(d)),
+        RelativeUnit::Week => TimeDelta::try_weeks(n).and_then(|d| now_dt.checked_sub_signed(d)),
+        RelativeUnit::Quarter => {
+            TimeDelta::try_weeks(13 * n).and_then(|d| now_dt.checked_sub_signed(d))
+        }
+        RelativeUnit::Month => now_dt.checked_sub_months(Months::new(amount)),
+        RelativeUnit::Year => amount
+            .checked_mul(12)
+            .and_then(|m| now_dt.checked_sub_months(Months::new(m))),
+    };
+    // Out of chrono's range (hundreds of thousands of years back): the earliest instant is the honest answer.
+    let Some(dt) = shifted else {
+        return i64::MIN;
+    };
+    let start = match (unit, snap) {
+        (_, Snap::None) => return dt.timestamp_nanos_opt().unwrap_or(i64::MIN),
+        (RelativeUnit::Hour, _) => dt.date_naive().and_hms_opt(dt.hour(), 0, 0),
+        (RelativeUnit::Day, _) => dt.date_naive().and_hms_opt(0, 0, 0),
+        (RelativeUnit::Month, _) => {
+            NaiveDate::from_ymd_opt(dt.year(), dt.month(), 1).and_then(|d| d.and_hms_opt(0, 0, 0))
+        }
+        (RelativeUnit::Year, _) => {
+            NaiveDate::from_ymd_opt(dt.year(), 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
+        }
+        _ => return dt.timestamp_nanos_opt().unwrap_or(i64::MIN),
+    };
+    let Some(start) = start else {
+        return dt.timestamp_nanos_opt().unwrap_or(i64::MIN);
+    };
+    let start_utc = start.and_utc();
+    let out = match snap {
+        Snap::Start | Snap::None => Some(start_utc),
+        Snap::End => match unit {
+            RelativeUnit::Hour => start_utc.checked_add_signed(TimeDelta::hours(1)),
+            RelativeUnit::Day => start_utc.checked_add_signed(TimeDelta::days(1)),
+            RelativeUnit::Month => start_utc.checked_add_months(Months::new(1)),
+            _ => start_utc.checked_add_months(Months::new(12)),
+        },
+    };
+    out.and_then(|d| d.timestamp_nanos_opt())
+        .unwrap_or(i64::MAX)
+}
+
+/// UTC midnight `days` days before the day of `now` (PostHog's default `date_from`, spec §2.3).
+pub fn midnight_days_ago(now: i64, days: i64) -> i64 {
+    let today = now.div_euclid(NANOS_PER_DAY) * NANOS_PER_DAY;
+    today.saturating_sub(days.saturating_mul(NANOS_PER_DAY))
+}
+
+/// Floors `t` to a multiple of `width` nanoseconds since the epoch (epoch-aligned buckets; works for negative `t`).
+pub fn floor_to(t: i64, width: i64) -> i64 {
+    debug_assert!(width > 0);
+    t.div_euclid(width) * width
+}
+
+/// Floors `t` to the start of its minute.
+pub fn floor_minute(t: i64) -> i64 {
+    floor_to(t, NANOS_PER_MINUTE)
+}
+
+/// Formats nanoseconds as `YYYY-MM-DDTHH:MM:SS[.fff…]Z` with as many fractional digits as needed (0, 3, 6 or 9).
+pub fn format_iso(nanos: i64) -> String {
+    crate::ingest::format_rfc3339_nanos(nanos)
+}
+
+/// Formats nanoseconds at microsecond precision like `count-ranges` does (spec §3.3):
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, the fraction only when not zero. Nanoseconds below a microsecond are shown too
+/// (9 digits) rather than dropped, because quarry keeps them.
+pub fn format_iso_micros(nanos: i64) -> String {
+    let secs = nanos.div_euclid(NANOS_PER_SECOND);
+    let sub = nanos.rem_euclid(NANOS_PER_SECOND);
+    let dt = DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default();
+    let base = dt.format("%Y-%m-%dT%H:%M:%S");
+    if sub == 0 {
+        format!("{base}Z")
+    } else if sub % 1000 == 0 {
+        format!("{base}.{:06}Z", sub / 1000)
+    } else {
+        format!("{base}.{sub:09}Z")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iso(s: &str) -> i64 {
+        parse_iso(s).unwrap()
+    }
+
+    #[test]
+    fn iso_forms() {
+        let z = iso("2026-11-01T10:00:00Z");
+        assert_eq!(iso("2026-11-01T10:00:00"), z);
+        assert_eq!(iso("2026-11-01 10:00:00"), z);
+        assert_eq!(iso("2026-11-01T10:00"), z);
+        assert_eq!(iso("2026-11-01T12:00:00+02:00"), z);
+        assert_eq!(iso("2026-11-01T12:00:00+0200"), z);
+        assert_eq!(iso("2026-11-01T10:00:00.5Z"), z + 500_000_000);
+        assert_eq!(iso("2026-11-01"), z - 10 * NANOS_PER_HOUR);
+        assert!(parse_iso("2026-13-01").is_none());
+        assert!(parse_iso("2026-02-30T00:00:00Z").is_none());
+    }
+
+    #[test]
+    fn relative_forms() {
+        let now = iso("2026-11-26T13:45:30.25Z");
+        let r = |s: &str| DateBound::parse(s).unwrap().resolve(now);
+        assert_eq!(r("-1h"), now - NANOS_PER_HOUR);
+        assert_eq!(r("1h"), now - NANOS_PER_HOUR);
+        assert_eq!(r("-30M"), now - 30 * NANOS_PER_MINUTE);
+        assert_eq!(r("-10s"), now - 10 * NANOS_PER_SECOND);
+        assert_eq!(r("-7d"), now - 7 * NANOS_PER_DAY);
+        assert_eq!(r("-2w"), now - 14 * NANOS_PER_DAY);
+        assert_eq!(r("-1q"), now - 91 * NANOS_PER_DAY);
+        assert_eq!(r("-1m"), iso("2026-10-26T13:45:30.25Z"));
+        assert_eq!(r("-1y"), iso("2025-11-26T13:45:30.25Z"));
+        assert_eq!(r("dStart"), iso("2026-11-26T00:00:00Z"));
+        assert_eq!(r("-1dStart"), iso("2026-11-25T00:00:00Z"));
+        assert_eq!(r("-1dEnd"), iso("2026-11-26T00:00:00Z"));
+        assert_eq!(r("-0hStart"), iso("2026-11-26T13:00:00Z"));
+        assert_eq!(r("-1hEnd"), iso("2026-11-26T13:00:00Z"));
+        assert_eq!(r("mStart"), iso("2026-11-01T00:00:00Z"));
+        assert_eq!(r("-1mEnd"), iso("2026-11-01T00:00:00Z"));
+        assert_eq!(r("yStart"), iso("2026-01-01T00:00:00Z"));
+        assert_eq!(r("-1yEnd"), iso("2026-01-01T00:00:00Z"));
+        // Units without snapping ignore Start/End.
+        assert_eq!(r("-1wStart"), now - 7 * NANOS_PER_DAY);
+        assert_eq!(DateBound::parse("all").unwrap(), DateBound::All);
+    }
+
+    #[test]
+    fn month_arithmetic_clamps_the_day() {
+        let now = iso("2026-03-31T08:00:00Z");
+        assert_eq!(
+            DateBound::parse("-1m").unwrap().resolve(now),
+            iso("2026-02-28T08:00:00Z")
+        );
+    }
+
+    #[test]
+    fn rejects_what_posthog_would_silently_read_as_now() {
+        for bad in [
+            "",
+            "  ",
+            "yesterday",
+            "-1H",
+            "-1D",
+            "-1S",
+            "-1x",
+            "-1hstart",
+            "--1h",
+            "2026-11-01T25:00:00Z",
+            "1h ago",
+        ] {
+            assert!(DateBound::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn huge_amounts_saturate_instead_of_panicking() {
+        let now = iso("2026-11-26T00:00:00Z");
+        assert_eq!(
+            DateBound::parse("-4294967295y").unwrap().resolve(now),
+            i64::MIN
+        );
+        assert_eq!(
+            DateBound::parse("-4294967295d").unwrap().resolve(now),
+            i64::MIN
+        );
+        assert!(DateBound::parse("-99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn formatting() {
+        let t = iso("2026-11-01T10:00:00Z");
+        assert_eq!(format_iso_micros(t), "2026-11-01T10:00:00Z");
+        assert_eq!(format_iso_micros(t + 1_000), "2026-11-01T10:00:00.000001Z");
+        assert_eq!(format_iso_micros(t + 1), "2026-11-01T10:00:00.000000001Z");
+        assert_eq!(format_iso(t + 500_000_000), "2026-11-01T10:00:00.500Z");
+        assert_eq!(floor_to(-1, 10), -10);
+        assert_eq!(midnight_days_ago(t, 7), iso("2026-10-25T00:00:00Z"));
+    }
+}

@@ -1,0 +1,731 @@
+//! The endpoint executors: `query`, `count`, `count-ranges`, `values`, `attributes`, `has_logs`, `export`.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use quarry_api::response::{
+    AttributeItem, AttributesResponse, CountRange, CountRangesResponse, CountResponse,
+    HasLogsResponse, QueryResponse, ValueItem, ValuesResponse,
+};
+use quarry_api::{
+    AttributeType, AttributesParams, CommonParams, Cursor, CustomColumn, LogsQuery, OrderBy,
+    ValuesParams,
+};
+use quarry_core::ids::to_upper_hex;
+use quarry_core::schema::columns;
+use quarry_core::time::format_iso_micros;
+use quarry_core::{LogRecord, NANOS_PER_MINUTE, TimeRange};
+use quarry_storage::{DataFile, Snapshot};
+use serde_json::{Map, Value};
+
+use crate::predicate::{Predicate, contains_ci};
+use crate::row::Row;
+use crate::scan::Scanner;
+use crate::{Context, PlanOptions, Result};
+
+/// The predicate of a `LogsQuery` over `range` (spec §2.6). `with_paging` adds the cursor and the live-tail
+/// checkpoint, which only `query` honours.
+pub(crate) fn query_predicate(q: &LogsQuery, range: TimeRange, with_paging: bool) -> Predicate {
+    let mut p = Predicate::range(range)
+        .with_services(&q.service_names)
+        .with_severities(&q.severity_levels)
+        .with_search(q.search_term.as_deref())
+        .with_filter(&q.filter_group);
+    p.fingerprint = q.resource_fingerprint;
+    if with_paging {
+        p.live_checkpoint = q.live_logs_checkpoint;
+        p.cursor = q.after.map(|c| (c, q.order_by));
+    }
+    p
+}
+
+/// A sort key with where to find the row again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    timestamp: i64,
+    uuid: [u8; 16],
+    /// Position of the file in the snapshot, or `usize::MAX` for the memtable.
+    file: usize,
+    row: u32,
+}
+
+/// One page of `query`, as records.
+pub(crate) struct Page<'s> {
+    pub(crate) records: Vec<LogRecord>,
+    pub(crate) has_more: bool,
+    pub(crate) next_cursor: Option<Cursor>,
+    pub(crate) scanner: Scanner<'s>,
+}
+
+/// The rows of one page of `query` (spec §3.1): ordered by (`timestamp`, `uuid`), at most `requested`, and
+/// whether more follow. Hour partitions are visited from the sort edge and the walk stops as soon as
+/// `requested + 1` rows are held, so listing the newest rows touches the newest files only.
+pub(crate) fn page<'s>(
+    snapshot: &'s Snapshot,
+    ctx: &Context,
+    q: &LogsQuery,
+    requested: usize,
+    options: PlanOptions,
+) -> Result<Page<'s>> {
+    let range = q.time_range(ctx.now)?;
+    let pred = query_predicate(q, range, true);
+    let k = requested + 1;
+    let mut scanner = Scanner::new(snapshot, ctx.team, options);
+    let mut projection = BTreeSet::new();
+    pred.columns(&mut projection);
+    projection.insert(columns::UUID);
+
+    // Keep the k best hits: for `latest` the k largest keys (a min-heap), for `earliest` the k smallest.
+    let latest = q.order_by == OrderBy::Latest;
+    let mut newest: BinaryHeap<Reverse<Hit>> = BinaryHeap::new();
+    let mut oldest: BinaryHeap<Hit> = BinaryHeap::new();
+    let mut mem_rows: Vec<&LogRecord> = Vec::new();
+    let mut hours = scanner.hours(range);
+    if latest {
+        hours.reverse();
+    }
+    for hour in &hours {
+        let mut push = |hit: Hit| {
+            if latest {
+                if newest.len() < k {
+                    newest.push(Reverse(hit));
+                } else if newest.peek().is_some_and(|Reverse(min)| hit > *min) {
+                    newest.pop();
+                    newest.push(Reverse(hit));
+                }
+            } else if oldest.len() < k {
+                oldest.push(hit);
+            } else if oldest.peek().is_some_and(|max| hit < *max) {
+                oldest.pop();
+                oldest.push(hit);
+            }
+        };
+        for f in &hour.files {
+            let pos = scanner.file_pos(f);
+            scanner.scan_file(f, &pred, &projection, &mut |r, row| {
+                push(Hit {
+                    timestamp: r.timestamp(),
+                    uuid: r.uuid(),
+                    file: pos,
+                    row,
+                });
+            })?;
+        }
+        scanner.scan_mem(&hour.mem, &pred, &mut |r| {
+            let i = mem_rows.len();
+            mem_rows.push(r);
+            push(Hit {
+                timestamp: r.timestamp,
+                uuid: r.uuid,
+                file: usize::MAX,
+                row: i as u32,
+            });
+        });
+        let held = if latest { newest.len() } else { oldest.len() };
+        // Hours are disjoint and visited from the sort edge: once k rows are held, no later hour can beat them.
+        if held >= k {
+            break;
+        }
+    }
+    let mut hits: Vec<Hit> = if latest {
+        newest.into_iter().map(|Reverse(h)| h).collect()
+    } else {
+        oldest.into_vec()
+    };
+    hits.sort_unstable();
+    if latest {
+        hits.reverse();
+    }
+    let has_more = hits.len() > requested;
+    hits.truncate(requested);
+
+    // Fetch the whole rows of the page, file by file.
+    let mut by_file: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    for h in &hits {
+        if h.file != usize::MAX {
+            by_file.entry(h.file).or_default().push(h.row);
+        }
+    }
+    let mut fetched: HashMap<(usize, u32), LogRecord> = HashMap::new();
+    for (pos, mut rows) in by_file {
+        rows.sort_unstable();
+        let file: &Arc<DataFile> = &snapshot.files()[pos];
+        for (row, rec) in scanner.fetch_records(file, &rows)? {
+            fetched.insert((pos, row), rec);
+        }
+    }
+    let mut records = Vec::with_capacity(hits.len());
+    for h in &hits {
+        let rec = if h.file == usize::MAX {
+            mem_rows[h.row as usize].clone()
+        } else {
+            fetched
+                .remove(&(h.file, h.row))
+                .ok_or_else(|| crate::Error::Corrupt {
+                    path: snapshot.files()[h.file].path.clone(),
+                    reason: format!("row {} vanished between two reads", h.row),
+                })?
+        };
+        records.push(rec);
+    }
+    let next_cursor = match (has_more, hits.last()) {
+        (true, Some(last)) => Some(Cursor {
+            timestamp: last.timestamp,
+            uuid: last.uuid,
+        }),
+        _ => None,
+    };
+    scanner.stats.rows_matched = records.len() as u64;
+    Ok(Page {
+        records,
+        has_more,
+        next_cursor,
+        scanner,
+    })
+}
+
+/// `POST logs/query` (spec §3.1).
+pub fn query(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    q: &LogsQuery,
+    options: PlanOptions,
+) -> Result<QueryResponse> {
+    let started = Instant::now();
+    let requested = q.requested_limit();
+    let page = page(snapshot, ctx, q, requested, options)?;
+    let checkpoint = live_checkpoint(snapshot, ctx);
+    let results = page
+        .records
+        .iter()
+        .map(|r| row_json(r, q, checkpoint.as_deref()))
+        .collect();
+    let mut echoed = q.raw.clone();
+    echoed.insert("limit".into(), Value::from(requested + 1));
+    let columns = (!q.custom_columns.is_empty()).then(|| {
+        q.custom_columns
+            .iter()
+            .map(|c| c.alias().to_owned())
+            .collect()
+    });
+    Ok(QueryResponse {
+        query: Value::Object(echoed),
+        results,
+        has_more: page.has_more,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+        max_exportable_logs: quarry_api::MAX_EXPORTABLE_LOGS,
+        columns,
+        quarry_stats: q.explain.then(|| finish(page.scanner, started)),
+    })
+}
+
+fn finish(mut scanner: Scanner<'_>, started: Instant) -> quarry_api::response::QuarryStats {
+    let s = &mut scanner.stats;
+    s.path = match (
+        s.files_read > 0 || s.memtable_rows > 0,
+        s.files_from_index > 0 || s.path == "index",
+    ) {
+        (true, true) => "index+scan",
+        (true, false) => "scan",
+        (false, _) => "index",
+    }
+    .into();
+    s.elapsed_us = started.elapsed().as_micros() as u64;
+    scanner.stats
+}
+
+/// The live-tail checkpoint (spec §3.1): the newest observation time among the team's memtable rows, i.e. the
+/// newest row that became visible; `None` when the memtable holds no row of the team.
+fn live_checkpoint(snapshot: &Snapshot, ctx: &Context) -> Option<String> {
+    snapshot
+        .memtable()
+        .iter()
+        .filter(|b| b.team == ctx.team)
+        .flat_map(|b| b.records.iter().map(|r| r.observed_timestamp))
+        .max()
+        .map(quarry_core::time::format_iso)
+}
+
+fn attrs_json(attrs: &[(String, String)]) -> Value {
+    Value::Object(
+        attrs
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+/// One result row of `query` (spec §3.1).
+pub(crate) fn row_json(
+    rec: &LogRecord,
+    q: &LogsQuery,
+    checkpoint: Option<&str>,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("uuid".into(), rec.uuid_string().into());
+    m.insert("trace_id".into(), to_upper_hex(&rec.trace_id).into());
+    m.insert("span_id".into(), to_upper_hex(&rec.span_id).into());
+    m.insert("body".into(), rec.body.clone().into());
+    let empty: &[(String, String)] = &[];
+    let (a, ra) = if q.exclude_attributes {
+        (empty, empty)
+    } else {
+        (&rec.attributes[..], &rec.resource_attributes[..])
+    };
+    m.insert("attributes".into(), attrs_json(a));
+    m.insert(
+        "timestamp".into(),
+        quarry_core::time::format_iso(rec.timestamp).into(),
+    );
+    m.insert(
+        "observed_timestamp".into(),
+        quarry_core::time::format_iso(rec.observed_timestamp).into(),
+    );
+    m.insert("severity_text".into(), rec.severity_text.as_str().into());
+    m.insert("severity_number".into(), rec.severity_number.into());
+    m.insert("level".into(), rec.severity_text.as_str().into());
+    m.insert("resource_attributes".into(), attrs_json(ra));
+    m.insert(
+        "resource_fingerprint".into(),
+        rec.resource_fingerprint.to_string().into(),
+    );
+    m.insert(
+        "instrumentation_scope".into(),
+        rec.instrumentation_scope.clone().into(),
+    );
+    m.insert("event_name".into(), rec.event_name.clone().into());
+    m.insert(
+        "live_logs_checkpoint".into(),
+        checkpoint.map_or(Value::Null, |c| Value::String(c.to_owned())),
+    );
+    for c in &q.custom_columns {
+        m.insert(c.alias().to_owned(), custom_value(rec, c));
+    }
+    m
+}
+
+fn custom_value(rec: &LogRecord, c: &CustomColumn) -> Value {
+    let text = match c {
+        CustomColumn::Attribute { key, .. } => {
+            quarry_core::record::attribute(&rec.attributes, key).map(str::to_owned)
+        }
+        CustomColumn::ResourceAttribute { key, .. } => {
+            quarry_core::record::attribute(&rec.resource_attributes, key).map(str::to_owned)
+        }
+        CustomColumn::BodyPath { path, .. } => {
+            let Ok(mut v) = serde_json::from_str::<Value>(&rec.body) else {
+                return Value::Null;
+            };
+            for seg in path {
+                v = match v {
+                    Value::Object(mut o) => match o.remove(seg) {
+                        Some(x) => x,
+                        None => return Value::Null,
+                    },
+                    Value::Array(mut a) => match seg.parse::<usize>() {
+                        Ok(i) if i < a.len() => a.swap_remove(i),
+                        _ => return Value::Null,
+                    },
+                    _ => return Value::Null,
+                };
+            }
+            match v {
+                Value::Null => None,
+                Value::String(s) => Some(s),
+                other => Some(other.to_string()),
+            }
+        }
+    };
+    text.map_or(Value::Null, Value::String)
+}
+
+/// Counts matching rows of `range`, calling `on_row` for each (with its timestamp) unless a file can be counted
+/// from its sidecar, in which case `on_file` receives the sidecar and the predicate.
+fn count_rows(
+    scanner: &mut Scanner<'_>,
+    pred: &Predicate,
+    on_row: &mut dyn FnMut(i64),
+    on_index: &mut dyn FnMut(&quarry_index::FileIndex) -> bool,
+) -> Result<()> {
+    let mut projection = BTreeSet::new();
+    pred.columns(&mut projection);
+    let hours = scanner.hours(pred.range);
+    for hour in &hours {
+        for f in &hour.files {
+            let covered = pred
+                .range
+                .covers_closed(f.meta.min_timestamp, f.meta.max_timestamp);
+            if covered && pred.only_time_service_severity() && scanner.options.use_index {
+                match f.read_index() {
+                    Ok(index) if on_index(&index) => {
+                        scanner.stats.files_from_index += 1;
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(_) => scanner.stats.sidecars_unreadable += 1,
+                }
+            }
+            scanner.scan_file(f, pred, &projection, &mut |r, _| on_row(r.timestamp()))?;
+        }
+        scanner.scan_mem(&hour.mem, pred, &mut |r| on_row(r.timestamp));
+    }
+    Ok(())
+}
+
+/// Rows of a sidecar matching the services and severities of `pred` (exact for a file inside the range).
+fn index_count(index: &quarry_index::FileIndex, pred: &Predicate) -> u64 {
+    let mut services = quarry_index::RoaringBitmap::new();
+    let mut sel: Option<quarry_index::RoaringBitmap> = None;
+    if let Some(names) = &pred.services {
+        for s in names {
+            if let Some(b) = index.service_rows(s) {
+                services |= b;
+            }
+        }
+        sel = Some(services);
+    }
+    if let Some(sevs) = &pred.severities {
+        let mut u = quarry_index::RoaringBitmap::new();
+        for s in sevs {
+            if let Some(b) = index.severity_rows(*s) {
+                u |= b;
+            }
+        }
+        sel = Some(match sel {
+            Some(a) => a & u,
+            None => u,
+        });
+    }
+    sel.map_or(index.rows, |b| b.len())
+}
+
+/// `POST logs/count` (spec §3.2).
+pub fn count(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    q: &LogsQuery,
+    options: PlanOptions,
+) -> Result<CountResponse> {
+    let started = Instant::now();
+    let range = q.time_range(ctx.now)?;
+    let pred = query_predicate(q, range, false);
+    let mut scanner = Scanner::new(snapshot, ctx.team, options);
+    let mut n = 0u64;
+    let mut from_index = 0u64;
+    count_rows(&mut scanner, &pred, &mut |_| n += 1, &mut |index| {
+        from_index += index_count(index, &pred);
+        true
+    })?;
+    scanner.stats.rows_matched = n + from_index;
+    Ok(CountResponse {
+        count: n + from_index,
+        quarry_stats: q.explain.then(|| finish(scanner, started)),
+    })
+}
+
+/// `POST logs/count-ranges` (spec §3.3): epoch-aligned buckets of the picked width, empty ones omitted; counts
+/// are of rows inside `[from, to)`, so they add up to `count`.
+pub fn count_ranges(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    q: &LogsQuery,
+    options: PlanOptions,
+) -> Result<CountRangesResponse> {
+    let started = Instant::now();
+    let range = q.time_range(ctx.now)?;
+    let interval = quarry_agg::pick_interval(range.len_nanos(), q.target_buckets);
+    let pred = query_predicate(q, range, false);
+    let mut scanner = Scanner::new(snapshot, ctx.team, options);
+    let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
+    // Minute rollups answer a file inside the range when buckets are whole minutes (every candidate width of a
+    // minute or more is a multiple of 60 s, and buckets are epoch-aligned, so a minute never straddles two).
+    let rollups = options.use_rollups && interval.nanos() % NANOS_PER_MINUTE == 0;
+    let mut from_rollups = BTreeMap::new();
+    count_rows(
+        &mut scanner,
+        &pred,
+        &mut |ts| *buckets.entry(interval.bucket_start(ts)).or_default() += 1,
+        &mut |index| {
+            if !rollups {
+                return false;
+            }
+            for m in &index.minutes {
+                let service = &index.services[m.service as usize].0;
+                if pred.services.as_ref().is_some_and(|s| !s.contains(service)) {
+                    continue;
+                }
+                if pred
+                    .severities
+                    .as_ref()
+                    .is_some_and(|s| !s.contains(&m.severity))
+                {
+                    continue;
+                }
+                *from_rollups
+                    .entry(interval.bucket_start(m.minute * NANOS_PER_MINUTE))
+                    .or_insert(0u64) += m.count;
+            }
+            true
+        },
+    )?;
+    for (b, n) in from_rollups {
+        *buckets.entry(b).or_default() += n;
+    }
+    let ranges: Vec<CountRange> = buckets
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(start, count)| CountRange {
+            date_from: format_iso_micros(start),
+            date_to: format_iso_micros(start.saturating_add(interval.nanos())),
+            count,
+        })
+        .collect();
+    scanner.stats.rows_matched = ranges.iter().map(|r| r.count).sum();
+    Ok(CountRangesResponse {
+        ranges,
+        interval: interval.label(),
+        quarry_stats: q.explain.then(|| finish(scanner, started)),
+    })
+}
+
+/// `GET logs/has_logs` (spec §3.8): whether the team has any row, in files or in the memtable.
+pub fn has_logs(snapshot: &Snapshot, ctx: &Context) -> HasLogsResponse {
+    HasLogsResponse {
+        has_logs: snapshot.row_count(ctx.team) > 0,
+    }
+}
+
+/// The predicate of a GET endpoint: range, `serviceNames`, `filterGroup`.
+fn common_predicate(c: &CommonParams, now: i64) -> Result<Predicate> {
+    Ok(Predicate::range(c.time_range(now)?)
+        .with_services(&c.service_names)
+        .with_filter(&c.filter_group))
+}
+
+/// Whether an attribute pair is counted by `values`/`attributes`: as in PostHog's `log_attributes` (spec §1.3),
+/// log attribute keys or values of `max_len` bytes or more are not (resource attributes always are).
+fn counted(kind: AttributeType, k: &str, v: &str, max_len: usize) -> bool {
+    kind == AttributeType::Resource || (k.len() < max_len && v.len() < max_len)
+}
+
+/// Visits every matching row's attribute map of the requested type.
+fn scan_attributes(
+    scanner: &mut Scanner<'_>,
+    pred: &Predicate,
+    kind: AttributeType,
+    visit: &mut dyn FnMut(&str, &str),
+) -> Result<()> {
+    let mut projection = BTreeSet::new();
+    pred.columns(&mut projection);
+    let resource = kind == AttributeType::Resource;
+    projection.insert(if resource {
+        columns::RESOURCE_ATTRIBUTES
+    } else {
+        columns::ATTRIBUTES
+    });
+    let max_len = scanner.options.max_attr_len;
+    let hours = scanner.hours(pred.range);
+    let mut each = |r: &dyn Row| {
+        r.for_each_attribute(resource, &mut |k, v| {
+            if counted(kind, k, v, max_len) {
+                visit(k, v);
+            }
+        })
+    };
+    for hour in &hours {
+        for f in &hour.files {
+            scanner.scan_file(f, pred, &projection, &mut |r, _| each(r))?;
+        }
+        scanner.scan_mem(&hour.mem, pred, &mut |r| each(r));
+    }
+    Ok(())
+}
+
+/// `GET logs/values` (spec §3.6): the values of one key among matching rows of the range, with the number of rows
+/// carrying each; `value` keeps those containing it (case-insensitive, literal); ordered by count descending then
+/// value; `offset`, then `limit`.
+pub fn values(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    p: &ValuesParams,
+    options: PlanOptions,
+) -> Result<ValuesResponse> {
+    let started = Instant::now();
+    let pred = common_predicate(&p.common, ctx.now)?;
+    let mut scanner = Scanner::new(snapshot, ctx.team, options);
+    let needle = p.value.as_deref().map(str::to_lowercase);
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut scratch = Vec::new();
+    scan_attributes(&mut scanner, &pred, p.common.attribute_type, &mut |k, v| {
+        if k == p.key
+            && needle
+                .as_deref()
+                .is_none_or(|n| contains_ci(v, n, &mut scratch))
+        {
+            match counts.get_mut(v) {
+                Some(c) => *c += 1,
+                None => {
+                    counts.insert(v.to_owned(), 1);
+                }
+            }
+        }
+    })?;
+    let mut all: Vec<(String, u64)> = counts.into_iter().collect();
+    all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let results = all
+        .into_iter()
+        .skip(p.common.offset)
+        .take(p.common.limit)
+        .map(|(v, count)| ValueItem {
+            id: v.clone(),
+            name: v,
+            count,
+        })
+        .collect();
+    Ok(ValuesResponse {
+        results,
+        refreshing: false,
+        quarry_stats: p.common.explain.then(|| finish(scanner, started)),
+    })
+}
+
+/// Whether some lowercase token of `key` (split on non-alphanumeric characters) equals `search` (lowercase).
+fn token_match(key: &str, search_lower: &str) -> bool {
+    key.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|t| !t.is_empty() && t == search_lower)
+}
+
+/// `GET logs/attributes` (spec §3.7).
+///
+/// Key mode: keys containing `search` (case-insensitive, literal), ranked exact match first, then keys with a
+/// token equal to `search`, then by the number of rows carrying the key (descending), then by key; `count` is the
+/// number of matching keys. Value-search mode (`search_values` and `search` of 4+ characters): keys whose name
+/// matches come first (`matchedOn: "key"`), then keys with a value containing `search` (`matchedOn: "value"`,
+/// `matchedValue` = that value with the most rows, ties to the smaller value), each part ranked as above; `count`
+/// is `offset + page length`, as PostHog.
+pub fn attributes(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    p: &AttributesParams,
+    options: PlanOptions,
+) -> Result<AttributesResponse> {
+    let started = Instant::now();
+    let pred = common_predicate(&p.common, ctx.now)?;
+    let mut scanner = Scanner::new(snapshot, ctx.team, options);
+    let search = p.search.to_lowercase();
+    let value_mode = p.search_values && p.search.chars().count() >= 4;
+    let allowed: Option<BTreeSet<&str>> = p
+        .keys
+        .as_ref()
+        .map(|k| k.iter().map(String::as_str).collect());
+    let mut key_counts: HashMap<String, u64> = HashMap::new();
+    // Value mode: per key whose name does not match, the count of each matching value.
+    let mut value_hits: HashMap<String, HashMap<String, u64>> = HashMap::new();
+    let mut scratch = Vec::new();
+    scan_attributes(&mut scanner, &pred, p.common.attribute_type, &mut |k, v| {
+        if allowed.as_ref().is_some_and(|a| !a.contains(k)) {
+            return;
+        }
+        let key_matches = contains_ci(k, &search, &mut scratch);
+        if key_matches {
+            match key_counts.get_mut(k) {
+                Some(c) => *c += 1,
+                None => {
+                    key_counts.insert(k.to_owned(), 1);
+                }
+            }
+        } else if value_mode && contains_ci(v, &search, &mut scratch) {
+            *value_hits
+                .entry(k.to_owned())
+                .or_default()
+                .entry(v.to_owned())
+                .or_default() += 1;
+        }
+    })?;
+    let rank = |items: &mut Vec<(String, u64)>| {
+        items.sort_unstable_by(|a, b| {
+            let ea = a.0.to_lowercase() == search;
+            let eb = b.0.to_lowercase() == search;
+            let ta = token_match(&a.0, &search);
+            let tb = token_match(&b.0, &search);
+            eb.cmp(&ea)
+                .then(tb.cmp(&ta))
+                .then(b.1.cmp(&a.1))
+                .then_with(|| a.0.cmp(&b.0))
+        });
+    };
+    let kind = p.common.attribute_type;
+    let mut keys: Vec<(String, u64)> = key_counts.into_iter().collect();
+    rank(&mut keys);
+    let mut items: Vec<AttributeItem> = keys
+        .iter()
+        .map(|(k, _)| AttributeItem {
+            name: k.clone(),
+            property_filter_type: kind.property_filter_type().into(),
+            matched_on: "key".into(),
+            matched_value: None,
+        })
+        .collect();
+    let total_keys = items.len();
+    if value_mode {
+        let mut by_value: Vec<(String, u64)> = Vec::new();
+        let mut best_value: HashMap<String, String> = HashMap::new();
+        for (k, vals) in value_hits {
+            let total: u64 = vals.values().sum();
+            let best = vals
+                .into_iter()
+                .min_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)))
+                .map(|(v, _)| v)
+                .unwrap_or_default();
+            best_value.insert(k.clone(), best);
+            by_value.push((k, total));
+        }
+        rank(&mut by_value);
+        items.extend(by_value.into_iter().map(|(k, _)| AttributeItem {
+            matched_value: best_value.remove(&k),
+            name: k,
+            property_filter_type: kind.property_filter_type().into(),
+            matched_on: "value".into(),
+        }));
+    }
+    let page: Vec<AttributeItem> = items
+        .into_iter()
+        .skip(p.common.offset)
+        .take(p.common.limit)
+        .collect();
+    let count = if value_mode {
+        p.common.offset + page.len()
+    } else {
+        total_keys
+    };
+    Ok(AttributesResponse {
+        results: page,
+        count,
+        quarry_stats: p.common.explain.then(|| finish(scanner, started)),
+    })
+}
+
+/// The rows of an export (spec §3.9): the query's rows in its order, at most `cap`, fetched page by page.
+pub fn export_records(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    q: &LogsQuery,
+    cap: usize,
+    options: PlanOptions,
+) -> Result<Vec<LogRecord>> {
+    let mut out = Vec::new();
+    let mut q = q.clone();
+    while out.len() < cap {
+        let want = (cap - out.len()).min(quarry_api::MAX_QUERY_LIMIT);
+        let p = page(snapshot, ctx, &q, want, options)?;
+        out.extend(p.records);
+        match p.next_cursor {
+            Some(c) if p.has_more => q.after = Some(c),
+            _ => break,
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,372 @@
+//! Reading rows of one team from a storage snapshot, pruned before a byte of Parquet is decoded.
+//!
+//! Pruning, in order:
+//! 1. **Catalog**: only the team's files whose `[min_timestamp, max_timestamp]` overlaps the range are opened
+//!    (a team never sees another team's files: they are selected by `team` first).
+//! 2. **Bitmaps**: when the predicate names services or severities, the file's sidecar postings give the exact
+//!    set of candidate rows, handed to the Parquet reader as a `RowSelection` (with the page index loaded, so
+//!    pages without a selected row are skipped). Files sorted by service then severity make the selection a few
+//!    long runs.
+//! 3. **Projection**: only the columns the predicate and the endpoint need are decoded.
+//!
+//! Every candidate row is still tested by the full [`Predicate`]: the bitmaps narrow the candidates, they do not
+//! decide. A sidecar that cannot be read is not trusted: the file is scanned in full instead and
+//! `quarry_stats.sidecars_unreadable` says so.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
+use parquet::file::metadata::PageIndexPolicy;
+use quarry_api::response::QuarryStats;
+use quarry_core::{LogRecord, NANOS_PER_HOUR, TeamId, TimeRange};
+use quarry_index::RoaringBitmap;
+use quarry_storage::{DataFile, Snapshot};
+
+use crate::predicate::Predicate;
+use crate::row::{Columns, Row};
+use crate::{Error, PlanOptions, Result};
+
+/// The files and memtable rows of one partition hour.
+#[derive(Debug)]
+pub(crate) struct Hour<'s> {
+    pub(crate) files: Vec<&'s Arc<DataFile>>,
+    pub(crate) mem: Vec<&'s LogRecord>,
+}
+
+/// A reader of one team's rows in a snapshot, accumulating `quarry_stats`.
+#[derive(Debug)]
+pub(crate) struct Scanner<'s> {
+    pub(crate) snapshot: &'s Snapshot,
+    pub(crate) team: TeamId,
+    pub(crate) options: PlanOptions,
+    pub(crate) stats: QuarryStats,
+}
+
+impl<'s> Scanner<'s> {
+    pub(crate) fn new(snapshot: &'s Snapshot, team: TeamId, options: PlanOptions) -> Scanner<'s> {
+        Scanner {
+            snapshot,
+            team,
+            options,
+            stats: QuarryStats {
+                path: "scan".into(),
+                ..QuarryStats::default()
+            },
+        }
+    }
+
+    /// The team's files and memtable rows that may hold rows of `range`, by partition hour, ascending.
+    pub(crate) fn hours(&mut self, range: TimeRange) -> Vec<Hour<'s>> {
+        let mut hours: std::collections::BTreeMap<i64, Hour<'s>> =
+            std::collections::BTreeMap::new();
+        for f in self.snapshot.team_files(self.team) {
+            if range.overlaps_closed(f.meta.min_timestamp, f.meta.max_timestamp) {
+                self.stats.files_in_range += 1;
+                let start = f.meta.partition.start();
+                hours
+                    .entry(start)
+                    .or_insert_with(|| Hour {
+                        files: Vec::new(),
+                        mem: Vec::new(),
+                    })
+                    .files
+                    .push(f);
+            }
+        }
+        for b in self
+            .snapshot
+            .memtable()
+            .iter()
+            .filter(|b| b.team == self.team)
+        {
+            for r in &b.records {
+                if range.contains(r.timestamp) {
+                    let start = r.timestamp.div_euclid(NANOS_PER_HOUR) * NANOS_PER_HOUR;
+                    hours
+                        .entry(start)
+                        .or_insert_with(|| Hour {
+                            files: Vec::new(),
+                            mem: Vec::new(),
+                        })
+                        .mem
+                        .push(r);
+                }
+            }
+        }
+        hours.into_values().collect()
+    }
+
+    /// The position of `file` in the snapshot's file list (for [`Loc::File`]).
+    pub(crate) fn file_pos(&self, file: &Arc<DataFile>) -> usize {
+        self.snapshot
+            .files()
+            .iter()
+            .position(|f| Arc::ptr_eq(f, file))
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The candidate rows of `file` according to its sidecar, or `None` for "every row".
+    pub(crate) fn index_selection(
+        &mut self,
+        file: &DataFile,
+        pred: &Predicate,
+    ) -> Option<RoaringBitmap> {
+        if !self.options.use_index || (pred.services.is_none() && pred.severities.is_none()) {
+            return None;
+        }
+        let index = match file.read_index() {
+            Ok(i) => i,
+            Err(_) => {
+                self.stats.sidecars_unreadable += 1;
+                return None;
+            }
+        };
+        let mut sel: Option<RoaringBitmap> = None;
+        if let Some(services) = &pred.services {
+            let mut u = RoaringBitmap::new();
+            for s in services {
+                if let Some(b) = index.service_rows(s) {
+                    u |= b;
+                }
+            }
+            sel = Some(u);
+        }
+        if let Some(sevs) = &pred.severities {
+            let mut u = RoaringBitmap::new();
+            for s in sevs {
+                if let Some(b) = index.severity_rows(*s) {
+                    u |= b;
+                }
+            }
+            sel = Some(match sel {
+                Some(a) => a & u,
+                None => u,
+            });
+        }
+        sel
+    }
+
+    /// Reads the rows of `file` that satisfy `pred`, decoding only `projection`, and calls `visit` with each
+    /// match and its row number in the file.
+    pub(crate) fn scan_file(
+        &mut self,
+        file: &DataFile,
+        pred: &Predicate,
+        projection: &BTreeSet<&'static str>,
+        visit: &mut dyn FnMut(&dyn Row, u32),
+    ) -> Result<()> {
+        let selection = self.index_selection(file, pred);
+        if let Some(sel) = &selection {
+            if sel.is_empty() {
+                return Ok(());
+            }
+            self.stats.path = "index".into();
+        }
+        let rows: Option<Vec<u32>> = selection.map(|s| s.iter().collect());
+        let mut scratch = Vec::new();
+        self.read(file, projection, rows.as_deref(), &mut |batch, abs| {
+            let cols = Columns::new(batch);
+            for (i, &row) in abs.iter().enumerate() {
+                let r = cols.row(i);
+                if pred.matches(&r, &mut scratch) {
+                    visit(&r, row);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Reads `projection` of the given rows (ascending row numbers; `None` = all) of `file`, passing each batch
+    /// with the file row number of each of its rows.
+    pub(crate) fn read(
+        &mut self,
+        file: &DataFile,
+        projection: &BTreeSet<&'static str>,
+        rows: Option<&[u32]>,
+        on_batch: &mut dyn FnMut(&RecordBatch, &[u32]) -> Result<()>,
+    ) -> Result<()> {
+        let path = &file.path;
+        let perr = |e| Error::Parquet {
+            path: path.clone(),
+            source: e,
+        };
+        let f = File::open(path).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        let policy = if rows.is_some() {
+            PageIndexPolicy::Optional
+        } else {
+            PageIndexPolicy::Skip
+        };
+        let options = ArrowReaderOptions::new().with_page_index_policy(policy);
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).map_err(perr)?;
+        let schema = Arc::clone(builder.schema());
+        let indices: Vec<usize> = projection
+            .iter()
+            .map(|name| {
+                schema.index_of(name).map_err(|_| Error::Corrupt {
+                    path: path.clone(),
+                    reason: format!("column {name:?} is missing"),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+        // Stats: row groups holding a selected row, and the compressed bytes of their projected columns.
+        let metadata = Arc::clone(builder.metadata());
+        let total_rows: u64 = metadata
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows() as u64)
+            .sum();
+        let mut start = 0u64;
+        let mut cursor = 0usize;
+        for g in metadata.row_groups() {
+            let end = start + g.num_rows() as u64;
+            let touched = match rows {
+                None => true,
+                Some(r) => {
+                    while cursor < r.len() && u64::from(r[cursor]) < start {
+                        cursor += 1;
+                    }
+                    cursor < r.len() && u64::from(r[cursor]) < end
+                }
+            };
+            if touched {
+                self.stats.row_groups_read += 1;
+                for (leaf, c) in g.columns().iter().enumerate() {
+                    if mask.leaf_included(leaf) {
+                        self.stats.bytes_read += c.compressed_size().max(0) as u64;
+                    }
+                }
+            }
+            start = end;
+        }
+        self.stats.files_read += 1;
+        let mut builder = builder.with_projection(mask).with_batch_size(8192);
+        if let Some(r) = rows {
+            builder = builder.with_row_selection(selection_of(r, total_rows));
+        }
+        let reader = builder.build().map_err(perr)?;
+        let all: Vec<u32>;
+        let abs: &[u32] = match rows {
+            Some(r) => r,
+            None => {
+                all = (0..u32::try_from(total_rows).unwrap_or(u32::MAX)).collect();
+                &all
+            }
+        };
+        let mut at = 0usize;
+        for batch in reader {
+            let batch = batch.map_err(|e| Error::Arrow {
+                path: path.clone(),
+                source: e,
+            })?;
+            let n = batch.num_rows();
+            let ids = abs.get(at..at + n).ok_or_else(|| Error::Corrupt {
+                path: path.clone(),
+                reason: "the file returned more rows than its metadata declares".into(),
+            })?;
+            self.stats.rows_scanned += n as u64;
+            on_batch(&batch, ids)?;
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Tests memtable rows against `pred`.
+    pub(crate) fn scan_mem(
+        &mut self,
+        rows: &[&'s LogRecord],
+        pred: &Predicate,
+        visit: &mut dyn FnMut(&'s LogRecord),
+    ) {
+        let mut scratch = Vec::new();
+        for r in rows {
+            self.stats.rows_scanned += 1;
+            self.stats.memtable_rows += 1;
+            if pred.matches(*r, &mut scratch) {
+                visit(r);
+            }
+        }
+    }
+
+    /// Reads whole records (every column) for the given rows of `file`, in row order.
+    pub(crate) fn fetch_records(
+        &mut self,
+        file: &DataFile,
+        rows: &[u32],
+    ) -> Result<Vec<(u32, LogRecord)>> {
+        let all: BTreeSet<&'static str> = quarry_core::schema::log_schema()
+            .fields()
+            .iter()
+            .filter_map(|f| ALL_COLUMNS.iter().find(|c| **c == f.name()).copied())
+            .collect();
+        let mut out = Vec::with_capacity(rows.len());
+        let path = file.path.clone();
+        self.read(file, &all, Some(rows), &mut |batch, ids| {
+            let recs = quarry_core::schema::batch_to_records(batch).map_err(|e| Error::Arrow {
+                path: path.clone(),
+                source: e,
+            })?;
+            out.extend(ids.iter().copied().zip(recs));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+const ALL_COLUMNS: &[&str] = {
+    use quarry_core::schema::columns::*;
+    &[
+        SERVICE_NAME,
+        SEVERITY_TEXT,
+        TIMESTAMP,
+        OBSERVED_TIMESTAMP,
+        UUID,
+        TRACE_ID,
+        SPAN_ID,
+        TRACE_FLAGS,
+        SEVERITY_NUMBER,
+        BODY,
+        ATTRIBUTES,
+        RESOURCE_ATTRIBUTES,
+        RESOURCE_FINGERPRINT,
+        INSTRUMENTATION_SCOPE,
+        EVENT_NAME,
+        BYTES_UNCOMPRESSED,
+    ]
+};
+
+/// A `RowSelection` selecting exactly `rows` (ascending) out of `total`.
+fn selection_of(rows: &[u32], total: u64) -> RowSelection {
+    let mut selectors = Vec::new();
+    let mut at = 0u64;
+    let mut i = 0;
+    while i < rows.len() {
+        let start = u64::from(rows[i]);
+        let mut end = start + 1;
+        i += 1;
+        while i < rows.len() && u64::from(rows[i]) == end {
+            end += 1;
+            i += 1;
+        }
+        if start > at {
+            selectors.push(RowSelector::skip((start - at) as usize));
+        }
+        selectors.push(RowSelector::select((end - start) as usize));
+        at = end;
+    }
+    if total > at {
+        selectors.push(RowSelector::skip((total - at) as usize));
+    }
+    RowSelection::from(selectors)
+}
