@@ -23,4 +23,5 @@ mod naive;
 
 pub use generator::{Generator, GeneratorConfig, SERVICE_COUNT, write_jsonl, write_otlp_json};
 pub use naive::NaiveStore;
+pub mod oracle;
 pub use quarry_core::DecodedLog;

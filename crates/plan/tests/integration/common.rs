@@ -1,0 +1,120 @@
+//! A shared dataset: generated rows of two teams, partly in Parquet files (two overlapping flushes), partly in
+//! the memtable, with many equal timestamps.
+
+use std::sync::{Arc, OnceLock};
+
+use quarry_core::{IngestOptions, LogRecord, ManualClock, Stamper, TeamId};
+use quarry_storage::{Snapshot, Storage, StorageOptions};
+use quarry_testkit::{Generator, GeneratorConfig};
+
+/// 2026-11-01T00:00:00Z, the generator's default start.
+pub(crate) const START: i64 = 1_793_491_200 * 1_000_000_000;
+/// The data spans three hours.
+pub(crate) const SPAN: i64 = 3 * 3_600 * 1_000_000_000;
+
+pub(crate) struct Dataset {
+    _dir: tempfile::TempDir,
+    pub(crate) storage: Storage,
+    /// Team 1's rows (the oracle's input).
+    pub(crate) rows: Vec<LogRecord>,
+}
+
+pub(crate) fn stamp(logs: Vec<quarry_core::DecodedLog>, seed: u64) -> Vec<LogRecord> {
+    let mut stamper = Stamper::new(seed, IngestOptions::default());
+    logs.into_iter()
+        .enumerate()
+        // Distinct observation times, so that live-tail checkpoints select something.
+        .map(|(i, l)| stamper.stamp(l, START + SPAN + i as i64 * 1_000_000))
+        .collect()
+}
+
+fn generate(seed: u64, rows: u64) -> Vec<LogRecord> {
+    let mut logs: Vec<_> = Generator::new(GeneratorConfig {
+        seed,
+        rows,
+        span: SPAN,
+        ..GeneratorConfig::default()
+    })
+    .collect();
+    // Every third row on a whole second: thousands of equal timestamps for the cursor and tie-breaking.
+    for (i, l) in logs.iter_mut().enumerate() {
+        if i % 3 == 0
+            && let Some(ts) = l.timestamp.as_mut()
+        {
+            *ts -= ts.rem_euclid(1_000_000_000);
+        }
+    }
+    stamp(logs, seed)
+}
+
+pub(crate) fn dataset() -> &'static Dataset {
+    static DATA: OnceLock<Dataset> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = StorageOptions {
+            row_group_rows: 400,
+            ..StorageOptions::default()
+        };
+        let storage = Storage::open(
+            dir.path(),
+            options,
+            Arc::new(ManualClock::new(START + SPAN)),
+        )
+        .expect("opens");
+        let rows = generate(11, 4_000);
+        let other = generate(12, 1_500);
+        // Rows go to three groups at random: two flushes (overlapping files in the same hours) and the memtable.
+        let mut groups: [Vec<LogRecord>; 3] = Default::default();
+        for (i, r) in rows.iter().enumerate() {
+            groups[(i * 7 + i / 5) % 3].push(r.clone());
+        }
+        let [a, b, c] = groups;
+        storage.append(TeamId(1), a).expect("append");
+        storage
+            .append(TeamId(2), other[..1000].to_vec())
+            .expect("append");
+        storage.flush().expect("flush");
+        storage.append(TeamId(1), b).expect("append");
+        storage.flush().expect("flush");
+        storage.append(TeamId(1), c).expect("append");
+        storage
+            .append(TeamId(2), other[1000..].to_vec())
+            .expect("append");
+        Dataset {
+            _dir: dir,
+            storage,
+            rows,
+        }
+    })
+}
+
+impl Dataset {
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        self.storage.snapshot()
+    }
+}
+
+/// SplitMix64, for building random requests from a proptest seed.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the read side: the planner against the naive oracle, cursor walks, bad input.
+
+mod common;
+mod cursor;
+mod oracle;
