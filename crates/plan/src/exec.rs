@@ -510,37 +510,99 @@ fn counted(kind: AttributeType, k: &str, v: &str, max_len: usize) -> bool {
     kind == AttributeType::Resource || (k.len() < max_len && v.len() < max_len)
 }
 
-/// Visits every matching row's attribute map of the requested type.
+/// Visits the counted attribute pairs of every matching row, as `(key, value, rows)`.
+///
+/// A file entirely inside the range is answered from its sidecar's attribute rollup when the predicate is only
+/// time and service (the rollup is split by service) and `rollup_ok` accepts the sidecar (callers refuse sidecars
+/// whose high-cardinality keys lack the values they need); `value` is `None` only for such keys. Other files
+/// and the memtable are scanned, with `rows` = 1 per pair.
 fn scan_attributes(
     scanner: &mut Scanner<'_>,
     pred: &Predicate,
     kind: AttributeType,
-    visit: &mut dyn FnMut(&str, &str),
+    rollup_ok: &dyn Fn(&quarry_index::FileIndex, quarry_index::AttrKind) -> bool,
+    visit: &mut dyn FnMut(&str, Option<&str>, u64),
 ) -> Result<()> {
     let mut projection = BTreeSet::new();
     pred.columns(&mut projection);
     let resource = kind == AttributeType::Resource;
+    let index_kind = if resource {
+        quarry_index::AttrKind::Resource
+    } else {
+        quarry_index::AttrKind::Log
+    };
     projection.insert(if resource {
         columns::RESOURCE_ATTRIBUTES
     } else {
         columns::ATTRIBUTES
     });
     let max_len = scanner.options.max_attr_len;
+    let use_rollups = scanner.options.use_rollups
+        && pred.severities.is_none()
+        && pred.only_time_service_severity();
     let hours = scanner.hours(pred.range);
-    let mut each = |r: &dyn Row| {
-        r.for_each_attribute(resource, &mut |k, v| {
-            if counted(kind, k, v, max_len) {
-                visit(k, v);
-            }
-        })
-    };
     for hour in &hours {
         for f in &hour.files {
-            scanner.scan_file(f, pred, &projection, &mut |r, _| each(r))?;
+            if use_rollups
+                && pred
+                    .range
+                    .covers_closed(f.meta.min_timestamp, f.meta.max_timestamp)
+            {
+                match f.read_index() {
+                    Ok(index) if rollup_ok(&index, index_kind) => {
+                        scanner.stats.files_from_index += 1;
+                        let wanted: Option<BTreeSet<u32>> = pred.services.as_ref().map(|names| {
+                            index
+                                .services
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, (n, _))| names.contains(n))
+                                .map(|(i, _)| i as u32)
+                                .collect()
+                        });
+                        for a in index.attrs.iter().filter(|a| a.kind == index_kind) {
+                            if wanted.as_ref().is_some_and(|w| !w.contains(&a.service)) {
+                                continue;
+                            }
+                            let key = &index.strings[a.key as usize];
+                            let value = a.value.map(|v| index.strings[v as usize].as_str());
+                            visit(key, value, a.count);
+                        }
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(_) => scanner.stats.sidecars_unreadable += 1,
+                }
+            }
+            scanner.scan_file(f, pred, &projection, &mut |r, _| {
+                r.for_each_attribute(resource, &mut |k, v| {
+                    if counted(kind, k, v, max_len) {
+                        visit(k, Some(v), 1);
+                    }
+                })
+            })?;
         }
-        scanner.scan_mem(&hour.mem, pred, &mut |r| each(r));
+        scanner.scan_mem(&hour.mem, pred, &mut |r| {
+            r.for_each_attribute(resource, &mut |k, v| {
+                if counted(kind, k, v, max_len) {
+                    visit(k, Some(v), 1);
+                }
+            })
+        });
     }
     Ok(())
+}
+
+/// Whether `key` is high-cardinality (values not rolled up) in the sidecar.
+fn is_high_cardinality(
+    index: &quarry_index::FileIndex,
+    kind: quarry_index::AttrKind,
+    key: &str,
+) -> bool {
+    index
+        .high_cardinality_keys
+        .iter()
+        .any(|(k, i)| *k == kind && index.strings.get(*i as usize).is_some_and(|s| s == key))
 }
 
 /// `GET logs/values` (spec §3.6): the values of one key among matching rows of the range, with the number of rows
@@ -558,20 +620,29 @@ pub fn values(
     let needle = p.value.as_deref().map(str::to_lowercase);
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut scratch = Vec::new();
-    scan_attributes(&mut scanner, &pred, p.common.attribute_type, &mut |k, v| {
-        if k == p.key
-            && needle
-                .as_deref()
-                .is_none_or(|n| contains_ci(v, n, &mut scratch))
-        {
-            match counts.get_mut(v) {
-                Some(c) => *c += 1,
-                None => {
-                    counts.insert(v.to_owned(), 1);
+    let rollup_ok =
+        |index: &quarry_index::FileIndex, kind| !is_high_cardinality(index, kind, &p.key);
+    scan_attributes(
+        &mut scanner,
+        &pred,
+        p.common.attribute_type,
+        &rollup_ok,
+        &mut |k, v, n| {
+            let Some(v) = v else { return };
+            if k == p.key
+                && needle
+                    .as_deref()
+                    .is_none_or(|needle| contains_ci(v, needle, &mut scratch))
+            {
+                match counts.get_mut(v) {
+                    Some(c) => *c += n,
+                    None => {
+                        counts.insert(v.to_owned(), n);
+                    }
                 }
             }
-        }
-    })?;
+        },
+    )?;
     let mut all: Vec<(String, u64)> = counts.into_iter().collect();
     all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let results = all
@@ -625,26 +696,39 @@ pub fn attributes(
     // Value mode: per key whose name does not match, the count of each matching value.
     let mut value_hits: HashMap<String, HashMap<String, u64>> = HashMap::new();
     let mut scratch = Vec::new();
-    scan_attributes(&mut scanner, &pred, p.common.attribute_type, &mut |k, v| {
-        if allowed.as_ref().is_some_and(|a| !a.contains(k)) {
-            return;
-        }
-        let key_matches = contains_ci(k, &search, &mut scratch);
-        if key_matches {
-            match key_counts.get_mut(k) {
-                Some(c) => *c += 1,
-                None => {
-                    key_counts.insert(k.to_owned(), 1);
-                }
+    // Key mode needs key counts only, which high-cardinality keys keep; value search needs every value.
+    let rollup_ok = |index: &quarry_index::FileIndex, kind| {
+        !value_mode || !index.high_cardinality_keys.iter().any(|(k, _)| *k == kind)
+    };
+    scan_attributes(
+        &mut scanner,
+        &pred,
+        p.common.attribute_type,
+        &rollup_ok,
+        &mut |k, v, n| {
+            if allowed.as_ref().is_some_and(|a| !a.contains(k)) {
+                return;
             }
-        } else if value_mode && contains_ci(v, &search, &mut scratch) {
-            *value_hits
-                .entry(k.to_owned())
-                .or_default()
-                .entry(v.to_owned())
-                .or_default() += 1;
-        }
-    })?;
+            let key_matches = contains_ci(k, &search, &mut scratch);
+            if key_matches {
+                match key_counts.get_mut(k) {
+                    Some(c) => *c += n,
+                    None => {
+                        key_counts.insert(k.to_owned(), n);
+                    }
+                }
+            } else if value_mode
+                && let Some(v) = v
+                && contains_ci(v, &search, &mut scratch)
+            {
+                *value_hits
+                    .entry(k.to_owned())
+                    .or_default()
+                    .entry(v.to_owned())
+                    .or_default() += n;
+            }
+        },
+    )?;
     let rank = |items: &mut Vec<(String, u64)>| {
         items.sort_unstable_by(|a, b| {
             let ea = a.0.to_lowercase() == search;
