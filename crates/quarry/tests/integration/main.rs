@@ -1,5 +1,7 @@
 //! Integration tests of the facade: what an embedding service relies on.
 
+mod cases;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
