@@ -50,7 +50,7 @@ pub struct QueryResponse {
     /// The custom column aliases, or null.
     pub columns: Option<Vec<String>>,
     /// `explain` output.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "quarry_stats", skip_serializing_if = "Option::is_none")]
     pub quarry_stats: Option<QuarryStats>,
 }
 

@@ -129,6 +129,17 @@ impl FileIndex {
 
     /// Parses and validates a sidecar. Never panics on any input.
     pub fn from_bytes(bytes: &[u8]) -> Result<FileIndex> {
+        FileIndex::from_bytes_with(bytes, true)
+    }
+
+    /// Like [`FileIndex::from_bytes`] but leaves the ATTRS section compressed and unread: `strings`,
+    /// `high_cardinality_keys` and `attrs` come back empty. The whole sidecar is still checksummed. Readers that
+    /// need only postings and minute counts (most queries) skip the largest section this way.
+    pub fn from_bytes_without_attrs(bytes: &[u8]) -> Result<FileIndex> {
+        FileIndex::from_bytes_with(bytes, false)
+    }
+
+    fn from_bytes_with(bytes: &[u8], with_attrs: bool) -> Result<FileIndex> {
         if bytes.len() < FOOTER_LEN {
             return Err(Error::corrupt(format!(
                 "{} bytes is too short for a sidecar (truncated?)",
@@ -167,19 +178,19 @@ impl FileIndex {
             )));
         }
         let body = &bytes[..body_len as usize];
-        let index = parse_body(body)?;
+        let index = parse_body(body, with_attrs)?;
         index.validate()?;
         Ok(index)
     }
 }
 
-fn parse_body(body: &[u8]) -> Result<FileIndex> {
+fn parse_body(body: &[u8], with_attrs: bool) -> Result<FileIndex> {
     let mut r = Reader::new(body, "body");
     let meta = r.section("META")?;
     let services = r.section("SERVICES")?;
     let severities = r.section("SEVERITIES")?;
     let minutes = decompress(r.section("MINUTES")?, "MINUTES")?;
-    let attrs = decompress(r.section("ATTRS")?, "ATTRS")?;
+    let attrs_section = r.section("ATTRS")?;
     r.finish()?;
 
     let mut m = Reader::new(meta, "META");
@@ -229,6 +240,22 @@ fn parse_body(body: &[u8]) -> Result<FileIndex> {
     }
     s.finish()?;
 
+    let index = FileIndex {
+        rows,
+        row_groups,
+        min_timestamp,
+        max_timestamp,
+        services: service_list,
+        severities: severity_list,
+        minutes: minute_list,
+        strings: Vec::new(),
+        high_cardinality_keys: Vec::new(),
+        attrs: Vec::new(),
+    };
+    if !with_attrs {
+        return Ok(index);
+    }
+    let attrs = decompress(attrs_section, "ATTRS")?;
     let mut s = Reader::new(&attrs, "ATTRS");
     let n = s.count()?;
     let mut strings = Vec::with_capacity(n.min(PREALLOCATE));
@@ -269,16 +296,10 @@ fn parse_body(body: &[u8]) -> Result<FileIndex> {
     s.finish()?;
 
     Ok(FileIndex {
-        rows,
-        row_groups,
-        min_timestamp,
-        max_timestamp,
-        services: service_list,
-        severities: severity_list,
-        minutes: minute_list,
         strings,
         high_cardinality_keys,
         attrs: attr_list,
+        ..index
     })
 }
 

@@ -330,3 +330,12 @@ pub fn read_sidecar(path: &Path) -> Result<FileIndex> {
     })?;
     FileIndex::from_bytes(&bytes).map_err(|e| e.with_path(path))
 }
+
+/// Reads a sidecar without its attribute rollup ([`FileIndex::from_bytes_without_attrs`]).
+pub fn read_sidecar_postings(path: &Path) -> Result<FileIndex> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    FileIndex::from_bytes_without_attrs(&bytes).map_err(|e| e.with_path(path))
+}

@@ -358,7 +358,7 @@ fn count_rows(
                 .range
                 .covers_closed(f.meta.min_timestamp, f.meta.max_timestamp);
             if covered && pred.only_time_service_severity() && scanner.options.use_index {
-                match f.read_index() {
+                match f.postings() {
                     Ok(index) if on_index(&index) => {
                         scanner.stats.files_from_index += 1;
                         continue;

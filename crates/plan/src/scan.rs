@@ -120,7 +120,7 @@ impl<'s> Scanner<'s> {
         if !self.options.use_index || (pred.services.is_none() && pred.severities.is_none()) {
             return None;
         }
-        let index = match file.read_index() {
+        let index = match file.postings() {
             Ok(i) => i,
             Err(_) => {
                 self.stats.sidecars_unreadable += 1;

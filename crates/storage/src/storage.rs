@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use quarry_core::ids::UuidV7Generator;
 use quarry_core::{Clock, LogRecord, NANOS_PER_SECOND, TeamId};
@@ -35,6 +35,10 @@ pub struct DataFile {
     /// Absolute path of the Parquet file.
     pub path: PathBuf,
     obsolete: AtomicBool,
+    /// The sidecar's postings and minute counts, read once (files are immutable) and kept while the file is in
+    /// some snapshot. The attribute rollup is not cached: it is the large part, and only `values`/`attributes`
+    /// read it.
+    postings: OnceLock<Arc<quarry_index::FileIndex>>,
 }
 
 impl DataFile {
@@ -59,6 +63,16 @@ impl DataFile {
     /// Reads the index sidecar.
     pub fn read_index(&self) -> Result<quarry_index::FileIndex> {
         Ok(quarry_index::read_sidecar(&self.sidecar_path())?)
+    }
+
+    /// The sidecar without its attribute rollup (postings, row groups, minute counts), read on first use and
+    /// cached for the life of this handle. A failed read is not cached.
+    pub fn postings(&self) -> Result<Arc<quarry_index::FileIndex>> {
+        if let Some(p) = self.postings.get() {
+            return Ok(Arc::clone(p));
+        }
+        let p = Arc::new(quarry_index::read_sidecar_postings(&self.sidecar_path())?);
+        Ok(Arc::clone(self.postings.get_or_init(|| p)))
     }
 }
 
@@ -313,6 +327,7 @@ impl Storage {
                 meta,
                 path,
                 obsolete: AtomicBool::new(false),
+                postings: OnceLock::new(),
             }));
         }
         let known: HashSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
@@ -653,6 +668,7 @@ impl Storage {
             path: self.root.join(&meta.path),
             meta,
             obsolete: AtomicBool::new(false),
+            postings: OnceLock::new(),
         })
     }
 
@@ -883,6 +899,7 @@ impl Storage {
                 path: self.root.join(&meta.path),
                 meta,
                 obsolete: AtomicBool::new(false),
+                postings: OnceLock::new(),
             }));
         }
         sort_files(&mut files);

@@ -229,3 +229,194 @@ fn bad_arguments_are_errors_not_panics() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--start"));
 }
+
+#[test]
+fn logs_subcommands_print_the_response_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("logs.jsonl");
+    let data = dir.path().join("data");
+    assert!(
+        quarry(&["gen", "--rows", "3000", "--seed", "8", "--out", s(&file)])
+            .status
+            .success()
+    );
+    assert!(
+        quarry(&["--data", s(&data), "ingest", s(&file)])
+            .status
+            .success()
+    );
+    let d = s(&data);
+    let now = "2026-11-02T00:00:00Z";
+    let count = ok_json(&[
+        "--data",
+        d,
+        "logs",
+        "count",
+        "--now",
+        now,
+        "--body",
+        r#"{"query":{"dateRange":{"date_from":"-24h"}}}"#,
+    ]);
+    assert_eq!(count, serde_json::json!({"count": 3000}));
+    let errors = ok_json(&[
+        "--data",
+        d,
+        "logs",
+        "count",
+        "--now",
+        now,
+        "--body",
+        r#"{"query":{"dateRange":{"date_from":"-24h"},"severityLevels":["error"]}}"#,
+    ]);
+    let n_errors = errors["count"].as_u64().unwrap();
+    assert!(n_errors > 0 && n_errors < 3000);
+    // The body can come from a file.
+    let body = dir.path().join("body.json");
+    std::fs::write(
+        &body,
+        r#"{"query":{"dateRange":{"date_from":"-24h"},"limit":5,"severityLevels":["error"]}}"#,
+    )
+    .unwrap();
+    let page = ok_json(&[
+        "--data",
+        d,
+        "logs",
+        "query",
+        "--now",
+        now,
+        "--explain",
+        "--body",
+        &format!("@{}", s(&body)),
+    ]);
+    assert_eq!(page["results"].as_array().unwrap().len(), 5);
+    assert!(
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["level"] == "error")
+    );
+    assert_eq!(page["hasMore"], n_errors > 5);
+    assert!(page["quarry_stats"]["files_in_range"].as_u64().unwrap() > 0);
+    let ranges = ok_json(&[
+        "--data",
+        d,
+        "logs",
+        "count-ranges",
+        "--now",
+        now,
+        "--body",
+        r#"{"query":{"dateRange":{"date_from":"-24h"},"targetBuckets":24}}"#,
+    ]);
+    assert_eq!(ranges["interval"], "1h");
+    let total: u64 = ranges["ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 3000);
+    let values = ok_json(&[
+        "--data",
+        d,
+        "logs",
+        "values",
+        "--now",
+        now,
+        "--param",
+        "key=http.method",
+        "--param",
+        r#"dateRange={"date_from":"-24h"}"#,
+    ]);
+    let sum: u64 = values["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, 3000, "every generated row has http.method");
+    let attrs = ok_json(&[
+        "--data",
+        d,
+        "logs",
+        "attributes",
+        "--now",
+        now,
+        "--param",
+        "search=http",
+    ]);
+    assert!(
+        attrs["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "http.method")
+    );
+    assert_eq!(
+        ok_json(&["--data", d, "logs", "has-logs"]),
+        serde_json::json!({"hasLogs": true})
+    );
+    // The same answer without indexes.
+    let naive = ok_json(&[
+        "--data",
+        d,
+        "logs",
+        "count",
+        "--no-index",
+        "--now",
+        now,
+        "--body",
+        r#"{"query":{"dateRange":{"date_from":"-24h"},"severityLevels":["error"]}}"#,
+    ]);
+    assert_eq!(naive, errors);
+    // Export to a file.
+    let csv = dir.path().join("out.csv");
+    let out = quarry(&[
+        "--data",
+        d,
+        "logs",
+        "export",
+        "--now",
+        now,
+        "--body",
+        r#"{"query":{"dateRange":{"date_from":"-24h"},"limit":100}}"#,
+        "--out",
+        s(&csv),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("timestamp,level,service_name,body,"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("logs-all-services-from--24h.csv"));
+}
+
+#[test]
+fn logs_bad_requests_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let out = quarry(&[
+        "--data",
+        s(&d),
+        "logs",
+        "count",
+        "--body",
+        r#"{"query":{"filterGroup":[{"key":"a","type":"log_attribute","operator":"contains","value":"x"}]}}"#,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("query.filterGroup[0].operator: unknown operator \"contains\""),
+        "{err}"
+    );
+    let out = quarry(&["--data", s(&d), "logs", "values", "--param", "limit=3"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("key: key is required"));
+    let out = quarry(&["--data", s(&d), "logs", "count", "--body", "{not json"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--body: expected JSON"));
+    let out = quarry(&["--data", s(&d), "logs", "values", "--body", "{}"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--body: this endpoint is a GET"));
+    let out = quarry(&["--data", s(&d), "logs", "count", "--now", "tomorrow"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--now"));
+}

@@ -21,6 +21,9 @@ proptest! {
         let groups = row_groups(records.len(), group);
         let index = FileIndex::build(&records, &groups, &options);
         index.validate().unwrap();
+        // Reading without the attribute rollup gives the same index minus that rollup.
+        let light = FileIndex::from_bytes_without_attrs(&index.to_bytes()).unwrap();
+        prop_assert_eq!(&light, &FileIndex { strings: vec![], high_cardinality_keys: vec![], attrs: vec![], ..index.clone() });
 
         prop_assert_eq!(index.rows, records.len() as u64);
         prop_assert_eq!(&index.row_groups, &groups);

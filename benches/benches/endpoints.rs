@@ -1,0 +1,194 @@
+//! Criterion benches of the read endpoints over generated data: the log-UI mix of the side-by-side benchmark
+//! (list newest 100 unfiltered / by severity / by service / by attribute / by search term, next page, count,
+//! count-ranges, values, attributes, has_logs), each with indexes and rollups on and, for comparison, off.
+//!
+//! The data set (`QUARRY_BENCH_ROWS` rows, default 1,000,000, seed 42, 24 hours from 2026-11-01T00:00Z) is built
+//! once into `target/quarry-bench-data/rows-<N>` and reused by later runs; delete that directory to rebuild.
+//!
+//! `cargo bench -p quarry-benches --bench endpoints` (1M rows), `QUARRY_BENCH_ROWS=10000000 cargo bench -p
+//! quarry-benches --bench endpoints` (10M rows).
+
+use std::path::PathBuf;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use quarry::{Engine, PlanOptions, RequestContext, TeamId};
+use quarry_testkit::{Generator, GeneratorConfig};
+use serde_json::{Value, json};
+
+/// 2026-11-02T00:00:00Z: the end of the generated day.
+const NOW: i64 = 1_793_577_600 * 1_000_000_000;
+
+fn rows() -> u64 {
+    std::env::var("QUARRY_BENCH_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+fn data_dir(rows: u64) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target
+        .join("quarry-bench-data")
+        .join(format!("rows-{rows}"))
+}
+
+/// Opens the cached data set, building it first if needed.
+fn engine(options: PlanOptions) -> Engine {
+    let rows = rows();
+    let dir = data_dir(rows);
+    let done = dir.join("BUILT");
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let engine = Engine::builder(&dir)
+            .with_background_flush(false)
+            .with_id_seed(1)
+            .open()
+            .unwrap();
+        let mut generator = Generator::new(GeneratorConfig {
+            rows,
+            ..Default::default()
+        });
+        loop {
+            let batch: Vec<_> = generator.by_ref().take(100_000).collect();
+            if batch.is_empty() {
+                break;
+            }
+            engine.ingest(TeamId(1), batch).unwrap();
+        }
+        engine.flush().unwrap();
+        drop(engine);
+        std::fs::write(&done, b"").unwrap();
+    }
+    Engine::builder(&dir)
+        .with_background_flush(false)
+        .with_plan_options(options)
+        .open()
+        .unwrap()
+}
+
+fn q(v: Value) -> Value {
+    json!({ "query": v })
+}
+
+fn endpoints(c: &mut Criterion) {
+    let ctx = RequestContext {
+        team: TeamId(1),
+        now: NOW,
+    };
+    let cursor = engine(PlanOptions::default())
+        .query(
+            &ctx,
+            &q(json!({"dateRange": {"date_from": "-24h"}, "limit": 100})),
+        )
+        .unwrap()
+        .next_cursor
+        .unwrap();
+    let day = json!({"date_from": "-24h"});
+    let posts: Vec<(&str, &str, Value)> = vec![
+        (
+            "query",
+            "newest_100",
+            q(json!({"dateRange": day, "limit": 100})),
+        ),
+        (
+            "query",
+            "newest_100_errors",
+            q(json!({"dateRange": day, "limit": 100, "severityLevels": ["error"]})),
+        ),
+        (
+            "query",
+            "newest_100_service",
+            q(json!({"dateRange": day, "limit": 100, "serviceNames": ["checkout-api"]})),
+        ),
+        (
+            "query",
+            "newest_100_attribute",
+            q(
+                json!({"dateRange": day, "limit": 100, "filterGroup": [{"key": "http.status_code", "type": "log_attribute", "operator": "exact", "value": "503"}]}),
+            ),
+        ),
+        (
+            "query",
+            "newest_100_search",
+            q(json!({"dateRange": day, "limit": 100, "searchTerm": "timeout"})),
+        ),
+        (
+            "query",
+            "next_page",
+            q(json!({"dateRange": day, "limit": 100, "after": cursor})),
+        ),
+        ("count", "count_24h", q(json!({"dateRange": day}))),
+        (
+            "count",
+            "count_24h_errors",
+            q(json!({"dateRange": day, "severityLevels": ["error", "fatal"]})),
+        ),
+        (
+            "count",
+            "alert_5m_window",
+            q(json!({"dateRange": {"date_from": "-5M"}, "severityLevels": ["error"]})),
+        ),
+        (
+            "count_ranges",
+            "count_ranges_24h",
+            q(json!({"dateRange": day})),
+        ),
+        (
+            "count_ranges",
+            "count_ranges_1h_search",
+            q(json!({"dateRange": {"date_from": "-1h"}, "searchTerm": "timeout"})),
+        ),
+    ];
+    type Get<'a> = (&'a str, &'a str, Vec<(String, String)>);
+    let gets: Vec<Get> = vec![
+        (
+            "values",
+            "values_http_method",
+            vec![
+                ("key".into(), "http.method".into()),
+                ("dateRange".into(), day.to_string()),
+            ],
+        ),
+        (
+            "attributes",
+            "attributes_search_http",
+            vec![
+                ("search".into(), "http".into()),
+                ("dateRange".into(), day.to_string()),
+            ],
+        ),
+    ];
+    // One engine at a time: a data directory admits one process (and one open engine).
+    for (label, options) in [
+        ("indexed", PlanOptions::default()),
+        ("scan", PlanOptions::naive()),
+    ] {
+        let engine = &engine(options);
+        let mut g = c.benchmark_group(format!("endpoints_{}_{label}", rows()));
+        g.sample_size(10);
+        for (endpoint, name, body) in &posts {
+            g.bench_function(*name, |b| {
+                b.iter(|| match *endpoint {
+                    "query" => engine.query(&ctx, body).unwrap().results.len() as u64,
+                    "count" => engine.count(&ctx, body).unwrap().count,
+                    _ => engine.count_ranges(&ctx, body).unwrap().ranges.len() as u64,
+                })
+            });
+        }
+        for (endpoint, name, params) in &gets {
+            g.bench_function(*name, |b| {
+                b.iter(|| match *endpoint {
+                    "values" => engine.values(&ctx, params).unwrap().results.len(),
+                    _ => engine.attributes(&ctx, params).unwrap().results.len(),
+                })
+            });
+        }
+        g.bench_function("has_logs", |b| b.iter(|| engine.has_logs(&ctx).has_logs));
+        g.finish();
+    }
+}
+
+criterion_group!(benches, endpoints);
+criterion_main!(benches);

@@ -1,0 +1,190 @@
+//! The read endpoints through the facade: row rendering, custom columns, live tail, export formats, has_logs.
+
+use std::sync::Arc;
+
+use quarry::{Engine, Format, ManualClock, RequestContext, TeamId};
+use serde_json::json;
+
+const NOW: i64 = 1_793_577_600 * 1_000_000_000;
+
+fn engine(dir: &std::path::Path) -> Engine {
+    Engine::builder(dir)
+        .with_background_flush(false)
+        .with_clock(Arc::new(ManualClock::new(NOW)))
+        .open()
+        .unwrap()
+}
+
+const LINES: &str = r#"{"timestamp":"2026-11-01T10:00:00.000000001Z","service_name":"api","severity_text":"error","body":"{\"user\":{\"id\":7,\"name\":\"ada\"},\"tags\":[\"a\",\"b\"]}","trace_id":"49f27147a67ffb2a60b1f1c9cd2bd1d3","attributes":{"http.status_code":503,"region":"eu"},"resource_attributes":{"host.name":"h1"}}
+{"timestamp":"2026-11-01T10:00:01Z","service_name":"web","severity_text":"info","body":"plain, \"quoted\" text","attributes":{"region":"us"}}
+"#;
+
+#[test]
+fn query_rows_render_like_posthog_with_custom_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    e.ingest_bytes(TeamId(1), Format::JsonLines, LINES.as_bytes())
+        .unwrap();
+    let ctx = RequestContext {
+        team: TeamId(1),
+        now: NOW,
+    };
+    let body = json!({"query": {"dateRange": {"date_from": "-1d"}, "orderBy": "earliest",
+        "customColumns": ["attributes.region", "resource_attributes['host.name']", "body.user.name", "body.tags.1", "body.missing"]}});
+    let r = e.query(&ctx, &body).unwrap();
+    assert_eq!(r.results.len(), 2);
+    assert!(!r.has_more);
+    assert_eq!(r.next_cursor, None);
+    assert_eq!(r.max_exportable_logs, 10_000);
+    assert_eq!(r.query["limit"], 1001);
+    let first = &r.results[0];
+    assert_eq!(first["timestamp"], "2026-11-01T10:00:00.000000001Z");
+    assert_eq!(first["trace_id"], "49F27147A67FFB2A60B1F1C9CD2BD1D3");
+    assert_eq!(first["span_id"], "0000000000000000");
+    assert_eq!(first["level"], "error");
+    assert_eq!(first["severity_text"], "error");
+    assert_eq!(first["severity_number"], 17);
+    assert_eq!(
+        first["attributes"],
+        json!({"http.status_code": "503", "region": "eu"})
+    );
+    assert_eq!(first["resource_attributes"]["host.name"], "h1");
+    assert!(
+        first["resource_fingerprint"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
+    assert_eq!(first["attributes.region"], "eu");
+    assert_eq!(first["resource_attributes['host.name']"], "h1");
+    assert_eq!(first["body.user.name"], "ada");
+    assert_eq!(first["body.tags.1"], "b");
+    assert_eq!(first["body.missing"], serde_json::Value::Null);
+    assert_eq!(r.results[1]["body.user.name"], serde_json::Value::Null);
+    assert_eq!(r.columns.as_ref().unwrap().len(), 5);
+    // The memtable holds the rows, so the live checkpoint is their newest observation time (the clock's now).
+    assert_eq!(first["live_logs_checkpoint"], "2026-11-02T00:00:00Z");
+    // excludeAttributes empties both maps.
+    let body = json!({"query": {"dateRange": {"date_from": "-1d"}, "excludeAttributes": true}});
+    let r = e.query(&ctx, &body).unwrap();
+    assert!(
+        r.results
+            .iter()
+            .all(|row| row["attributes"] == json!({}) && row["resource_attributes"] == json!({}))
+    );
+    // Live tail: nothing observed at or after a checkpoint past the last row.
+    let body = json!({"query": {"dateRange": {"date_from": "-1d"}, "liveLogsCheckpoint": "2026-11-02T00:00:00.000000001Z"}});
+    assert!(e.query(&ctx, &body).unwrap().results.is_empty());
+    let body = json!({"query": {"dateRange": {"date_from": "-1d"}, "liveLogsCheckpoint": "2026-11-02T00:00:00Z"}});
+    assert_eq!(e.query(&ctx, &body).unwrap().results.len(), 2);
+    // After a flush the rows are in files and there is no memtable watermark.
+    e.flush().unwrap();
+    let r = e
+        .query(&ctx, &json!({"query": {"dateRange": {"date_from": "-1d"}}}))
+        .unwrap();
+    assert_eq!(r.results.len(), 2);
+    assert_eq!(
+        r.results[0]["live_logs_checkpoint"],
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn export_writes_csv_json_lines_and_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    e.ingest_bytes(TeamId(1), Format::JsonLines, LINES.as_bytes())
+        .unwrap();
+    e.flush().unwrap();
+    let ctx = RequestContext {
+        team: TeamId(1),
+        now: NOW,
+    };
+
+    let mut csv = Vec::new();
+    let body = json!({"query": {"dateRange": {"date_from": "2026-11-01T00:00:00Z", "date_to": "2026-11-02T00:00:00Z"}, "serviceNames": ["web"]},
+        "columns": ["timestamp", "body", "attributes.region"]});
+    let report = e.export(&ctx, &body, &mut csv).unwrap();
+    assert_eq!(report.rows, 1);
+    assert_eq!(report.filename, "logs-web-2026-11-01-to-2026-11-02.csv");
+    assert_eq!(
+        String::from_utf8(csv).unwrap(),
+        "timestamp,body,attributes.region\n2026-11-01T10:00:01Z,\"plain, \"\"quoted\"\" text\",us\n"
+    );
+
+    let mut lines = Vec::new();
+    let body = json!({"query": {"dateRange": {"date_from": "-1d"}, "serviceNames": ["a b", "c"]}, "format": "jsonl"});
+    let report = e.export(&ctx, &body, &mut lines).unwrap();
+    assert_eq!(report.filename, "logs-2-services-from--1d.jsonl");
+    assert_eq!(report.rows, 0);
+    let body = json!({"query": {"dateRange": {"date_from": "-1d"}}, "format": "jsonl"});
+    let report = e.export(&ctx, &body, &mut lines).unwrap();
+    assert_eq!(report.rows, 2);
+    let text = String::from_utf8(lines).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["body"], "plain, \"quoted\" text", "newest first");
+
+    let mut parquet = Vec::new();
+    let body =
+        json!({"query": {"dateRange": {"date_from": "-1d"}, "limit": 1}, "format": "parquet"});
+    let report = e.export(&ctx, &body, &mut parquet).unwrap();
+    assert_eq!(report.rows, 1);
+    let path = dir.path().join("export.parquet");
+    std::fs::write(&path, &parquet).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&path).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let batches: Vec<_> = reader.map(Result::unwrap).collect();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    assert!(batches[0].schema().field_with_name("body").is_ok());
+
+    let err = e
+        .export(&ctx, &json!({"query": {}, "format": "xml"}), Vec::new())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("format: unknown format \"xml\""),
+        "{err}"
+    );
+    let err = e
+        .export(&ctx, &json!({"query": {"limit": 1_000_000}}), Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().starts_with("query.limit:"), "{err}");
+}
+
+#[test]
+fn has_logs_sees_acknowledged_rows_at_once_and_only_the_teams_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    let t1 = RequestContext {
+        team: TeamId(1),
+        now: NOW,
+    };
+    let t2 = RequestContext {
+        team: TeamId(2),
+        now: NOW,
+    };
+    assert!(!e.has_logs(&t1).has_logs);
+    e.ingest_bytes(TeamId(1), Format::JsonLines, LINES.as_bytes())
+        .unwrap();
+    assert!(e.has_logs(&t1).has_logs, "memtable rows count");
+    assert!(!e.has_logs(&t2).has_logs);
+    let count = |ctx: &RequestContext| {
+        e.count(ctx, &json!({"query": {"dateRange": {"date_from": "-1d"}}}))
+            .unwrap()
+            .count
+    };
+    assert_eq!(count(&t1), 2);
+    assert_eq!(count(&t2), 0);
+    e.flush().unwrap();
+    assert!(e.has_logs(&t1).has_logs);
+    assert_eq!(count(&t1), 2);
+    assert_eq!(count(&t2), 0);
+}
