@@ -801,15 +801,34 @@ pub fn export_records(
     options: PlanOptions,
 ) -> Result<Vec<LogRecord>> {
     let mut out = Vec::new();
+    for_each_page(snapshot, ctx, q, cap, options, &mut |page| {
+        out.extend_from_slice(page);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Walks the query's rows in its order, at most `cap`, one page (at most 2,000 rows) at a time, following the
+/// cursor; returns the number of rows passed to `on_page`.
+pub(crate) fn for_each_page(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    q: &LogsQuery,
+    cap: usize,
+    options: PlanOptions,
+    on_page: &mut dyn FnMut(&[LogRecord]) -> Result<()>,
+) -> Result<usize> {
     let mut q = q.clone();
-    while out.len() < cap {
-        let want = (cap - out.len()).min(quarry_api::MAX_QUERY_LIMIT);
+    let mut done = 0usize;
+    while done < cap {
+        let want = (cap - done).min(quarry_api::MAX_QUERY_LIMIT);
         let p = page(snapshot, ctx, &q, want, options)?;
-        out.extend(p.records);
+        done += p.records.len();
+        on_page(&p.records)?;
         match p.next_cursor {
             Some(c) if p.has_more => q.after = Some(c),
             _ => break,
         }
     }
-    Ok(out)
+    Ok(done)
 }

@@ -6,7 +6,6 @@
 //! quarry's own schema, readable by any Parquet reader.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use parquet::arrow::ArrowWriter;
 use quarry_api::LogsQuery;
@@ -15,7 +14,7 @@ use quarry_core::ids::to_upper_hex;
 use quarry_core::record::attribute;
 use serde_json::Value;
 
-use crate::exec::{export_records, row_json};
+use crate::exec::{for_each_page, row_json};
 use crate::{Context, Error, PlanOptions, Result};
 
 /// Default CSV columns.
@@ -176,55 +175,70 @@ pub fn export<W: Write + Send>(
     options: PlanOptions,
     out: W,
 ) -> Result<ExportReport> {
-    let records = export_records(snapshot, ctx, q, cap, options)?;
     let werr = |e: std::io::Error| Error::Write(e.to_string());
-    let mut out = out;
-    match format {
-        ExportFormat::Csv => {
-            let cols: Vec<&str> = if columns.is_empty() {
-                DEFAULT_CSV_COLUMNS.to_vec()
-            } else {
-                columns.iter().map(String::as_str).collect()
-            };
-            let mut line = String::new();
-            for (i, c) in cols.iter().enumerate() {
-                if i > 0 {
-                    line.push(',');
-                }
-                csv_field(&mut line, c);
+    let perr = |e: parquet::errors::ParquetError| Error::Write(e.to_string());
+    let cols: Vec<&str> = if columns.is_empty() {
+        DEFAULT_CSV_COLUMNS.to_vec()
+    } else {
+        columns.iter().map(String::as_str).collect()
+    };
+    // Rows are written page by page as the query produces them, so memory holds one page, not the export.
+    enum Sink<W: Write + Send> {
+        Text(W),
+        Parquet(Box<ArrowWriter<W>>),
+    }
+    let mut sink = match format {
+        ExportFormat::Parquet => Sink::Parquet(Box::new(
+            ArrowWriter::try_new(out, quarry_core::schema::log_schema(), None).map_err(perr)?,
+        )),
+        _ => Sink::Text(out),
+    };
+    let mut line = String::new();
+    if let (ExportFormat::Csv, Sink::Text(out)) = (format, &mut sink) {
+        for (i, c) in cols.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
             }
-            line.push('\n');
-            out.write_all(line.as_bytes()).map_err(werr)?;
-            for rec in &records {
-                line.clear();
-                for (i, c) in cols.iter().enumerate() {
-                    if i > 0 {
-                        line.push(',');
+            csv_field(&mut line, c);
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes()).map_err(werr)?;
+    }
+    let rows = for_each_page(snapshot, ctx, q, cap, options, &mut |records| {
+        match &mut sink {
+            Sink::Parquet(w) => {
+                let batch = quarry_core::schema::records_to_batch(records)
+                    .map_err(|e| Error::Write(e.to_string()))?;
+                w.write(&batch).map_err(perr)?;
+            }
+            Sink::Text(out) => {
+                for rec in records {
+                    line.clear();
+                    if format == ExportFormat::Csv {
+                        for (i, c) in cols.iter().enumerate() {
+                            if i > 0 {
+                                line.push(',');
+                            }
+                            csv_field(&mut line, &csv_value(rec, c));
+                        }
+                    } else {
+                        line.push_str(&Value::Object(row_json(rec, q, None)).to_string());
                     }
-                    csv_field(&mut line, &csv_value(rec, c));
+                    line.push('\n');
+                    out.write_all(line.as_bytes()).map_err(werr)?;
                 }
-                line.push('\n');
-                out.write_all(line.as_bytes()).map_err(werr)?;
             }
         }
-        ExportFormat::JsonLines => {
-            for rec in &records {
-                let mut line = Value::Object(row_json(rec, q, None)).to_string();
-                line.push('\n');
-                out.write_all(line.as_bytes()).map_err(werr)?;
-            }
+        Ok(())
+    })?;
+    match sink {
+        Sink::Parquet(w) => {
+            w.close().map_err(perr)?;
         }
-        ExportFormat::Parquet => {
-            let batch = quarry_core::schema::records_to_batch(&records)
-                .map_err(|e| Error::Write(e.to_string()))?;
-            let mut w = ArrowWriter::try_new(out, Arc::clone(batch.schema_ref()), None)
-                .map_err(|e| Error::Write(e.to_string()))?;
-            w.write(&batch).map_err(|e| Error::Write(e.to_string()))?;
-            w.close().map_err(|e| Error::Write(e.to_string()))?;
-        }
+        Sink::Text(mut out) => out.flush().map_err(werr)?,
     }
     Ok(ExportReport {
-        rows: records.len(),
+        rows,
         filename: format!("{}.{}", export_filename(q, ctx.now), format.extension()),
         format,
     })
