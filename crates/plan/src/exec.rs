@@ -223,15 +223,16 @@ pub fn query(
 
 fn finish(mut scanner: Scanner<'_>, started: Instant) -> quarry_api::response::QuarryStats {
     let s = &mut scanner.stats;
-    s.path = match (
-        s.files_read > 0 || s.memtable_rows > 0,
-        s.files_from_index > 0 || s.path == "index",
-    ) {
-        (true, true) => "index+scan",
-        (true, false) => "scan",
-        (false, _) => "index",
-    }
-    .into();
+    // `rollup`, `index` and `scan`, joined with `+` in that order; `catalog` when no file or row was needed.
+    let used: Vec<&str> = ["rollup", "index", "scan"]
+        .into_iter()
+        .filter(|p| scanner.used.contains(p))
+        .collect();
+    s.path = if used.is_empty() {
+        "catalog".to_owned()
+    } else {
+        used.join("+")
+    };
     s.elapsed_us = started.elapsed().as_micros() as u64;
     scanner.stats
 }
@@ -348,6 +349,7 @@ fn count_rows(
     pred: &Predicate,
     on_row: &mut dyn FnMut(i64),
     on_index: &mut dyn FnMut(&quarry_index::FileIndex) -> bool,
+    index_path: &'static str,
 ) -> Result<()> {
     let mut projection = BTreeSet::new();
     pred.columns(&mut projection);
@@ -361,6 +363,7 @@ fn count_rows(
                 match f.postings() {
                     Ok(index) if on_index(&index) => {
                         scanner.stats.files_from_index += 1;
+                        scanner.used.insert(index_path);
                         continue;
                     }
                     Ok(_) => {}
@@ -414,10 +417,16 @@ pub fn count(
     let mut scanner = Scanner::new(snapshot, ctx.team, options);
     let mut n = 0u64;
     let mut from_index = 0u64;
-    count_rows(&mut scanner, &pred, &mut |_| n += 1, &mut |index| {
-        from_index += index_count(index, &pred);
-        true
-    })?;
+    count_rows(
+        &mut scanner,
+        &pred,
+        &mut |_| n += 1,
+        &mut |index| {
+            from_index += index_count(index, &pred);
+            true
+        },
+        "index",
+    )?;
     scanner.stats.rows_matched = n + from_index;
     Ok(CountResponse {
         count: n + from_index,
@@ -469,6 +478,7 @@ pub fn count_ranges(
             }
             true
         },
+        "rollup",
     )?;
     for (b, n) in from_rollups {
         *buckets.entry(b).or_default() += n;
@@ -551,6 +561,7 @@ fn scan_attributes(
                 match f.read_index() {
                     Ok(index) if rollup_ok(&index, index_kind) => {
                         scanner.stats.files_from_index += 1;
+                        scanner.used.insert("rollup");
                         let wanted: Option<BTreeSet<u32>> = pred.services.as_ref().map(|names| {
                             index
                                 .services

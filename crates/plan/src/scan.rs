@@ -46,6 +46,8 @@ pub(crate) struct Scanner<'s> {
     pub(crate) team: TeamId,
     pub(crate) options: PlanOptions,
     pub(crate) stats: QuarryStats,
+    /// Which paths answered part of the request: `rollup`, `index`, `scan` (for `quarry_stats.path`).
+    pub(crate) used: BTreeSet<&'static str>,
 }
 
 impl<'s> Scanner<'s> {
@@ -54,10 +56,8 @@ impl<'s> Scanner<'s> {
             snapshot,
             team,
             options,
-            stats: QuarryStats {
-                path: "scan".into(),
-                ..QuarryStats::default()
-            },
+            stats: QuarryStats::default(),
+            used: BTreeSet::new(),
         }
     }
 
@@ -166,7 +166,7 @@ impl<'s> Scanner<'s> {
             if sel.is_empty() {
                 return Ok(());
             }
-            self.stats.path = "index".into();
+            self.used.insert("index");
         }
         let rows: Option<Vec<u32>> = selection.map(|s| s.iter().collect());
         let mut scratch = Vec::new();
@@ -251,6 +251,7 @@ impl<'s> Scanner<'s> {
             start = end;
         }
         self.stats.files_read += 1;
+        self.used.insert("scan");
         let mut builder = builder.with_projection(mask).with_batch_size(8192);
         if let Some(r) = rows {
             builder = builder.with_row_selection(selection_of(r, total_rows));
@@ -290,6 +291,9 @@ impl<'s> Scanner<'s> {
         visit: &mut dyn FnMut(&'s LogRecord),
     ) {
         let mut scratch = Vec::new();
+        if !rows.is_empty() {
+            self.used.insert("scan");
+        }
         for r in rows {
             self.stats.rows_scanned += 1;
             self.stats.memtable_rows += 1;

@@ -242,3 +242,76 @@ fn export_streams_across_pages_in_query_order() {
     assert_eq!(report.rows, 5_000);
     assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 5_001);
 }
+
+#[test]
+fn explain_names_the_path_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    let ctx = RequestContext {
+        team: TeamId(1),
+        now: NOW,
+    };
+    let path = |endpoint: &str, q: serde_json::Value| -> String {
+        let mut q = q;
+        q["explain"] = json!(true);
+        let body = json!({ "query": q });
+        let stats = match endpoint {
+            "count" => e.count(&ctx, &body).unwrap().quarry_stats,
+            "count-ranges" => e.count_ranges(&ctx, &body).unwrap().quarry_stats,
+            _ => e.query(&ctx, &body).unwrap().quarry_stats,
+        };
+        stats.unwrap().path
+    };
+    let day = json!({"date_from": "2026-11-01T00:00:00Z", "date_to": "2026-11-02T00:00:00Z"});
+    assert_eq!(
+        path("count", json!({"dateRange": day})),
+        "catalog",
+        "no data at all"
+    );
+    let logs: Vec<_> = quarry_testkit::Generator::new(quarry_testkit::GeneratorConfig {
+        seed: 4,
+        rows: 2_000,
+        ..Default::default()
+    })
+    .collect();
+    e.ingest(TeamId(1), logs).unwrap();
+    assert_eq!(
+        path("count", json!({"dateRange": day})),
+        "scan",
+        "memtable rows are scanned"
+    );
+    e.flush().unwrap();
+    assert_eq!(
+        path(
+            "count",
+            json!({"dateRange": day, "severityLevels": ["error"]})
+        ),
+        "index"
+    );
+    assert_eq!(path("count-ranges", json!({"dateRange": day})), "rollup");
+    assert_eq!(
+        path("count", json!({"dateRange": day, "searchTerm": "timeout"})),
+        "scan"
+    );
+    assert_eq!(
+        path(
+            "query",
+            json!({"dateRange": day, "severityLevels": ["error"], "limit": 5})
+        ),
+        "index+scan"
+    );
+    let stats = e
+        .query(
+            &ctx,
+            &json!({"query": {"dateRange": day, "limit": 5, "explain": true}}),
+        )
+        .unwrap()
+        .quarry_stats
+        .unwrap();
+    assert_eq!(stats.files_in_range, 24);
+    assert!(
+        stats.files_read <= 2,
+        "latest 5 reads the newest hour only: {stats:?}"
+    );
+    assert!(stats.rows_scanned > 0 && stats.bytes_read > 0 && stats.row_groups_read > 0);
+}
