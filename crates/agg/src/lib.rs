@@ -1,11 +1,25 @@
 //! quarry-agg: aggregation kernels that know nothing of storage or query planning.
 //!
-//! **Inputs**: time ranges, timestamps and counts. **Outputs**: bucket widths, bucket starts, and the interval
-//! strings PostHog returns. **Main types**: [`Interval`], [`pick_interval`].
+//! **Inputs**: time ranges, and partial aggregates — (bucket, value, count, bytes) for the sparkline, (service,
+//! severity, count) for the services overview — from any source (rows, rollups, several files merged).
+//! **Outputs**: bucket widths, interval labels, the sparkline series and the services table of spec §3.4–3.5.
+//! **Main items**: [`Interval`], [`pick_interval`], [`sparkline`], [`services`].
 //!
-//! The sparkline and services kernels of spec §3.4–3.5 will join the interval picker here.
+//! The kernels are pure functions of their inputs: the caller decides which rows count (quarry counts rows of
+//! `[from, to)` only, so that sparkline totals equal `count`), the kernels fold, rank, fill and round.
 
 #![warn(missing_docs)]
+
+mod services;
+mod sparkline;
+
+pub use services::{
+    NO_SERVICE, ServiceRow, ServicesOverview, ServicesSummary, SeverityBreakdown, round_to,
+    services,
+};
+pub use sparkline::{
+    BREAKDOWN_OTHER, NO_VALUE, RankBy, SparkPoint, SparklineInput, TOP_VALUES, sparkline,
+};
 
 use quarry_core::NANOS_PER_SECOND;
 

@@ -144,3 +144,97 @@ pub struct HasLogsResponse {
     /// Whether the team has any row.
     pub has_logs: bool,
 }
+
+/// `POST logs/sparkline`: a bare JSON array of points `{"time", "severity"|"service", "count",
+/// "bytes_uncompressed"}` (the key is named after the breakdown). With `explain` the body becomes
+/// `{"sparkline": [...], "quarry_stats": {...}}`, since an array has no room for the statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SparklineResponse {
+    /// The points, sorted by (time, breakdown value).
+    pub points: Vec<Map<String, Value>>,
+    /// `explain` output.
+    pub quarry_stats: Option<QuarryStats>,
+}
+
+impl Serialize for SparklineResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match &self.quarry_stats {
+            None => self.points.serialize(s),
+            Some(stats) => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("sparkline", &self.points)?;
+                m.serialize_entry("quarry_stats", stats)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// `severity_breakdown` of one service.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SeverityBreakdown {
+    /// trace + debug rows.
+    pub debug: u64,
+    /// info rows.
+    pub info: u64,
+    /// warn rows.
+    pub warn: u64,
+    /// error + fatal rows.
+    pub error: u64,
+}
+
+/// One service of `services`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ServiceItem {
+    /// The name, `(no service)` for rows without one.
+    pub service_name: String,
+    /// Rows.
+    pub log_count: u64,
+    /// error + fatal rows.
+    pub error_count: u64,
+    /// error_count / log_count, 4 decimals.
+    pub error_rate: f64,
+    /// Rows per severity group.
+    pub severity_breakdown: SeverityBreakdown,
+    /// Share of the returned services' rows, percent, 2 decimals.
+    pub volume_share_pct: f64,
+    /// Sampling/drop rules that may apply (quarry has none yet: always empty).
+    pub active_rules: Vec<Value>,
+}
+
+/// One point of the services sparkline.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ServiceSparkPoint {
+    /// Bucket start.
+    pub time: String,
+    /// The service (`(no service)` for rows without one).
+    pub service_name: String,
+    /// Rows.
+    pub count: u64,
+}
+
+/// `summary` of `services`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ServicesSummary {
+    /// min(5, services).
+    pub top_services_count: usize,
+    /// Σ of the first `top_services_count` shares, 2 decimals.
+    pub top_services_volume_share_pct: f64,
+}
+
+/// `POST logs/services`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ServicesResponse {
+    /// Services, most rows first.
+    pub services: Vec<ServiceItem>,
+    /// Rows per (bucket, service) for the returned services, sorted by (time, service), no zero fill.
+    pub sparkline: Vec<ServiceSparkPoint>,
+    /// The top five's share.
+    pub summary: ServicesSummary,
+    /// Services with rows in the window (before the cap).
+    pub total_services: usize,
+    /// `explain` output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarry_stats: Option<QuarryStats>,
+}

@@ -1,4 +1,5 @@
-//! The endpoint executors: `query`, `count`, `count-ranges`, `values`, `attributes`, `has_logs`, `export`.
+//! The endpoint executors: `query`, `count`, `count-ranges`, `sparkline`, `services`, `values`, `attributes`,
+//! `has_logs`, `export`.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -7,7 +8,8 @@ use std::time::Instant;
 
 use quarry_api::response::{
     AttributeItem, AttributesResponse, CountRange, CountRangesResponse, CountResponse,
-    HasLogsResponse, QueryResponse, ValueItem, ValuesResponse,
+    HasLogsResponse, QueryResponse, ServiceItem, ServiceSparkPoint, ServicesResponse,
+    ServicesSummary, SeverityBreakdown, SparklineResponse, ValueItem, ValuesResponse,
 };
 use quarry_api::{
     AttributeType, AttributesParams, CommonParams, Cursor, CustomColumn, LogsQuery, OrderBy,
@@ -16,7 +18,7 @@ use quarry_api::{
 use quarry_core::ids::to_upper_hex;
 use quarry_core::schema::columns;
 use quarry_core::time::format_iso_micros;
-use quarry_core::{LogRecord, NANOS_PER_MINUTE, TimeRange};
+use quarry_core::{LogRecord, NANOS_PER_MINUTE, Severity, TimeRange};
 use quarry_storage::{DataFile, Snapshot};
 use serde_json::{Map, Value};
 
@@ -347,12 +349,14 @@ fn custom_value(rec: &LogRecord, c: &CustomColumn) -> Value {
 fn count_rows(
     scanner: &mut Scanner<'_>,
     pred: &Predicate,
-    on_row: &mut dyn FnMut(i64),
+    extra: &[&'static str],
+    on_row: &mut dyn FnMut(&dyn Row),
     on_index: &mut dyn FnMut(&quarry_index::FileIndex) -> bool,
     index_path: &'static str,
 ) -> Result<()> {
     let mut projection = BTreeSet::new();
     pred.columns(&mut projection);
+    projection.extend(extra.iter().copied());
     let hours = scanner.hours(pred.range);
     for hour in &hours {
         for f in &hour.files {
@@ -370,9 +374,9 @@ fn count_rows(
                     Err(_) => scanner.stats.sidecars_unreadable += 1,
                 }
             }
-            scanner.scan_file(f, pred, &projection, &mut |r, _| on_row(r.timestamp()))?;
+            scanner.scan_file(f, pred, &projection, &mut |r, _| on_row(r))?;
         }
-        scanner.scan_mem(&hour.mem, pred, &mut |r| on_row(r.timestamp));
+        scanner.scan_mem(&hour.mem, pred, &mut |r| on_row(r));
     }
     Ok(())
 }
@@ -420,6 +424,7 @@ pub fn count(
     count_rows(
         &mut scanner,
         &pred,
+        &[],
         &mut |_| n += 1,
         &mut |index| {
             from_index += index_count(index, &pred);
@@ -455,7 +460,12 @@ pub fn count_ranges(
     count_rows(
         &mut scanner,
         &pred,
-        &mut |ts| *buckets.entry(interval.bucket_start(ts)).or_default() += 1,
+        &[],
+        &mut |r| {
+            *buckets
+                .entry(interval.bucket_start(r.timestamp()))
+                .or_default() += 1
+        },
         &mut |index| {
             if !rollups {
                 return false;
@@ -842,4 +852,235 @@ pub(crate) fn for_each_page(
         }
     }
     Ok(done)
+}
+
+/// Rows and bytes per (bucket start, service, severity).
+type BucketCounts = HashMap<(i64, String, Severity), (u64, u64)>;
+
+/// Rows and bytes per (bucket, service, severity) of the matching rows of `pred.range`: whole files inside the
+/// range from their per-minute rollups when the buckets are whole minutes and the filters are time, service and
+/// severity only; everything else from rows. `service_search` keeps services whose name contains it
+/// (case-insensitive), before anything is counted.
+fn bucket_counts(
+    scanner: &mut Scanner<'_>,
+    pred: &Predicate,
+    interval: quarry_agg::Interval,
+    service_search: Option<&str>,
+) -> Result<BucketCounts> {
+    let mut out: BucketCounts = HashMap::new();
+    let needle = service_search.map(str::to_lowercase);
+    let mut scratch = Vec::new();
+    let mut keep = |service: &str| {
+        needle
+            .as_deref()
+            .is_none_or(|n| contains_ci(service, n, &mut scratch))
+    };
+    let rollups = scanner.options.use_rollups && interval.nanos() % NANOS_PER_MINUTE == 0;
+    let mut from_rollups: BucketCounts = HashMap::new();
+    let add = |map: &mut BucketCounts, b: i64, s: &str, sev, c, by| match map.get_mut(&(
+        b,
+        s.to_owned(),
+        sev,
+    )) {
+        Some(e) => {
+            e.0 += c;
+            e.1 += by;
+        }
+        None => {
+            map.insert((b, s.to_owned(), sev), (c, by));
+        }
+    };
+    count_rows(
+        scanner,
+        pred,
+        &[
+            columns::SERVICE_NAME,
+            columns::SEVERITY_TEXT,
+            columns::BYTES_UNCOMPRESSED,
+        ],
+        &mut |r| {
+            let sev = Severity::from_canonical(r.severity_text()).unwrap_or(Severity::Unknown);
+            add(
+                &mut out,
+                interval.bucket_start(r.timestamp()),
+                r.service_name(),
+                sev,
+                1,
+                r.bytes_uncompressed(),
+            );
+        },
+        &mut |index| {
+            if !rollups {
+                return false;
+            }
+            for m in &index.minutes {
+                let service = &index.services[m.service as usize].0;
+                if pred.services.as_ref().is_some_and(|s| !s.contains(service)) {
+                    continue;
+                }
+                if pred
+                    .severities
+                    .as_ref()
+                    .is_some_and(|s| !s.contains(&m.severity))
+                {
+                    continue;
+                }
+                add(
+                    &mut from_rollups,
+                    interval.bucket_start(m.minute * NANOS_PER_MINUTE),
+                    service,
+                    m.severity,
+                    m.count,
+                    m.bytes,
+                );
+            }
+            true
+        },
+        "rollup",
+    )?;
+    for ((b, s, sev), (c, by)) in from_rollups {
+        add(&mut out, b, &s, sev, c, by);
+    }
+    out.retain(|(_, s, _), _| keep(s));
+    Ok(out)
+}
+
+/// `POST logs/sparkline` (spec §3.4): rows and bytes per bucket (picked for 50 buckets) and per severity or
+/// service, top 10 values plus "other", zero-filled spine. Unlike PostHog, only rows inside `[from, to)` count,
+/// so the counts add up to `count` for the same filters (the first and last buckets are partial).
+pub fn sparkline(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    q: &LogsQuery,
+    options: PlanOptions,
+) -> Result<SparklineResponse> {
+    let started = Instant::now();
+    let range = q.time_range(ctx.now)?;
+    let interval = quarry_agg::pick_interval(range.len_nanos(), 50);
+    let pred = query_predicate(q, range, false);
+    let mut scanner = Scanner::new(snapshot, ctx.team, options);
+    let counts = bucket_counts(&mut scanner, &pred, interval, None)?;
+    let by_service = q.sparkline_breakdown_by == quarry_api::BreakdownBy::Service;
+    let first = interval.bucket_start(range.start);
+    let last = interval
+        .bucket_start(range.end.saturating_sub(1))
+        .max(first);
+    let input = quarry_agg::SparklineInput {
+        first,
+        last,
+        width: interval.nanos(),
+        rank_by: match q.sparkline_rank_by {
+            quarry_api::RankBy::Count => quarry_agg::RankBy::Count,
+            quarry_api::RankBy::Bytes => quarry_agg::RankBy::Bytes,
+        },
+        limit: 1000,
+    };
+    let parts = counts.iter().map(|((b, s, sev), (c, by))| {
+        let v: &str = if by_service { s } else { sev.as_str() };
+        (*b, v, *c, *by)
+    });
+    let key = if by_service { "service" } else { "severity" };
+    let points: Vec<Map<String, Value>> = quarry_agg::sparkline(input, parts)
+        .into_iter()
+        .map(|p| {
+            let mut m = Map::new();
+            m.insert("time".into(), format_iso_micros(p.time).into());
+            m.insert(key.into(), p.value.into());
+            m.insert("count".into(), p.count.into());
+            m.insert("bytes_uncompressed".into(), p.bytes.into());
+            m
+        })
+        .collect();
+    scanner.stats.rows_matched = counts.values().map(|c| c.0).sum();
+    Ok(SparklineResponse {
+        points,
+        quarry_stats: q.explain.then(|| finish(scanner, started)),
+    })
+}
+
+/// The most services `services` returns (PostHog's newest contract).
+pub const MAX_SERVICES: usize = 10_000;
+
+/// `POST logs/services` (spec §3.5): per service rows, errors, error rate, severity breakdown and volume share,
+/// the top five's share, the number of services, and a per-service sparkline (50 buckets, no zero fill).
+pub fn services(
+    snapshot: &Snapshot,
+    ctx: &Context,
+    q: &LogsQuery,
+    options: PlanOptions,
+) -> Result<ServicesResponse> {
+    let started = Instant::now();
+    let range = q.time_range(ctx.now)?;
+    let interval = quarry_agg::pick_interval(range.len_nanos(), 50);
+    let pred = query_predicate(q, range, false);
+    let mut scanner = Scanner::new(snapshot, ctx.team, options);
+    let counts = bucket_counts(
+        &mut scanner,
+        &pred,
+        interval,
+        q.service_name_search.as_deref(),
+    )?;
+    let overview = quarry_agg::services(
+        counts
+            .iter()
+            .map(|((_, s, sev), (c, _))| (s.as_str(), *sev, *c)),
+        MAX_SERVICES,
+    );
+    let label = |s: &str| {
+        if s.is_empty() {
+            quarry_agg::NO_SERVICE.to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let returned: BTreeSet<&str> = overview
+        .services
+        .iter()
+        .map(|s| s.service_name.as_str())
+        .collect();
+    let mut spark: BTreeMap<(i64, String), u64> = BTreeMap::new();
+    for ((b, s, _), (c, _)) in &counts {
+        let l = label(s);
+        if returned.contains(l.as_str()) {
+            *spark.entry((*b, l)).or_default() += c;
+        }
+    }
+    let sparkline = spark
+        .into_iter()
+        .filter(|(_, c)| *c > 0)
+        .take(10_000)
+        .map(|((t, service_name), count)| ServiceSparkPoint {
+            time: format_iso_micros(t),
+            service_name,
+            count,
+        })
+        .collect();
+    scanner.stats.rows_matched = counts.values().map(|c| c.0).sum();
+    Ok(ServicesResponse {
+        services: overview
+            .services
+            .into_iter()
+            .map(|s| ServiceItem {
+                service_name: s.service_name,
+                log_count: s.log_count,
+                error_count: s.error_count,
+                error_rate: s.error_rate,
+                severity_breakdown: SeverityBreakdown {
+                    debug: s.severity_breakdown.debug,
+                    info: s.severity_breakdown.info,
+                    warn: s.severity_breakdown.warn,
+                    error: s.severity_breakdown.error,
+                },
+                volume_share_pct: s.volume_share_pct,
+                active_rules: Vec::new(),
+            })
+            .collect(),
+        sparkline,
+        summary: ServicesSummary {
+            top_services_count: overview.summary.top_services_count,
+            top_services_volume_share_pct: overview.summary.top_services_volume_share_pct,
+        },
+        total_services: overview.total_services,
+        quarry_stats: q.explain.then(|| finish(scanner, started)),
+    })
 }

@@ -38,7 +38,10 @@ use std::path::PathBuf;
 
 use quarry_core::TeamId;
 
-pub use exec::{attributes, count, count_ranges, export_records, has_logs, query, values};
+pub use exec::{
+    MAX_SERVICES, attributes, count, count_ranges, export_records, has_logs, query, services,
+    sparkline, values,
+};
 pub use export::{DEFAULT_CSV_COLUMNS, ExportFormat, ExportReport, export, export_filename};
 
 /// Who asks and when: every request runs for one team at an explicit `now` (nanoseconds since the epoch, UTC).

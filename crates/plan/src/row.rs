@@ -25,6 +25,7 @@ pub(crate) trait Row {
     fn event_name(&self) -> &str;
     fn instrumentation_scope(&self) -> &str;
     fn resource_fingerprint(&self) -> u64;
+    fn bytes_uncompressed(&self) -> u64;
     fn attribute(&self, key: &str) -> Option<&str>;
     fn resource_attribute(&self, key: &str) -> Option<&str>;
     /// Calls `f` for every (key, value) of the attributes (`resource` selects the map).
@@ -68,6 +69,9 @@ impl Row for LogRecord {
     fn resource_fingerprint(&self) -> u64 {
         self.resource_fingerprint
     }
+    fn bytes_uncompressed(&self) -> u64 {
+        self.bytes_uncompressed
+    }
     fn attribute(&self, key: &str) -> Option<&str> {
         attribute(&self.attributes, key)
     }
@@ -104,6 +108,7 @@ pub(crate) struct Columns<'a> {
     attrs: Option<MapView<'a>>,
     resource: Option<MapView<'a>>,
     fingerprint: Option<&'a UInt64Array>,
+    bytes: Option<&'a UInt64Array>,
     scope: Option<&'a StringArray>,
     event: Option<&'a StringArray>,
 }
@@ -191,6 +196,7 @@ impl<'a> Columns<'a> {
             attrs: map(ATTRIBUTES),
             resource: map(RESOURCE_ATTRIBUTES),
             fingerprint: u64s(RESOURCE_FINGERPRINT),
+            bytes: u64s(BYTES_UNCOMPRESSED),
             scope: string(INSTRUMENTATION_SCOPE),
             event: string(EVENT_NAME),
         }
@@ -254,6 +260,9 @@ impl<'c, 'a> Row for BatchRow<'c, 'a> {
     }
     fn resource_fingerprint(&self) -> u64 {
         need(self.cols.fingerprint, columns::RESOURCE_FINGERPRINT).value(self.i)
+    }
+    fn bytes_uncompressed(&self) -> u64 {
+        need(self.cols.bytes, columns::BYTES_UNCOMPRESSED).value(self.i)
     }
     fn attribute(&self, key: &str) -> Option<&str> {
         need(self.cols.attrs.as_ref(), columns::ATTRIBUTES).get(self.i, key)

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use quarry_api::response::{
     AttributesResponse, CountRangesResponse, CountResponse, HasLogsResponse, QueryResponse,
-    ValuesResponse,
+    ServicesResponse, SparklineResponse, ValuesResponse,
 };
 use quarry_api::{ApiError, AttributesParams, Endpoint, ValuesParams, parse_envelope};
 use serde_json::Value;
@@ -56,6 +56,29 @@ impl Engine {
     pub fn count_ranges(&self, ctx: &RequestContext, body: &Value) -> Result<CountRangesResponse> {
         let q = parse_envelope(body, Endpoint::CountRanges)?;
         Ok(quarry_plan::count_ranges(
+            &self.snapshot(),
+            ctx,
+            &q,
+            self.inner.plan,
+        )?)
+    }
+
+    /// `POST logs/sparkline`: rows and bytes per bucket and severity (or service), top 10 plus "other",
+    /// zero-filled; the counts add up to [`Engine::count`] for the same filters.
+    pub fn sparkline(&self, ctx: &RequestContext, body: &Value) -> Result<SparklineResponse> {
+        let q = parse_envelope(body, Endpoint::Sparkline)?;
+        Ok(quarry_plan::sparkline(
+            &self.snapshot(),
+            ctx,
+            &q,
+            self.inner.plan,
+        )?)
+    }
+
+    /// `POST logs/services`: per-service rows, errors, error rate, severity breakdown, volume share, sparkline.
+    pub fn services(&self, ctx: &RequestContext, body: &Value) -> Result<ServicesResponse> {
+        let q = parse_envelope(body, Endpoint::Services)?;
+        Ok(quarry_plan::services(
             &self.snapshot(),
             ctx,
             &q,

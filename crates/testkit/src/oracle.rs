@@ -392,6 +392,174 @@ pub fn attributes(
 }
 
 /// Distinct services of the rows (handy for building requests).
-pub fn services(rows: &[LogRecord]) -> BTreeSet<String> {
+pub fn service_names(rows: &[LogRecord]) -> BTreeSet<String> {
     rows.iter().map(|r| r.service_name.clone()).collect()
+}
+
+/// `sparkline` (quarry's exact variant of spec §3.4.2): (bucket start, label, rows, bytes), sorted, ≤ 1000.
+pub fn sparkline(rows: &[LogRecord], q: &LogsQuery, now: i64) -> Vec<(i64, String, u64, u64)> {
+    let range = q.time_range(now).expect("valid range");
+    let (width, _) = interval(range, 50);
+    let w = width * 1_000_000_000;
+    let by_service = q.sparkline_breakdown_by == quarry_api::BreakdownBy::Service;
+    let label = |r: &LogRecord| {
+        let v = if by_service {
+            r.service_name.clone()
+        } else {
+            r.severity_text.as_str().to_owned()
+        };
+        if v.is_empty() {
+            "(no value)".to_owned()
+        } else {
+            v
+        }
+    };
+    let hits: Vec<&LogRecord> = rows
+        .iter()
+        .filter(|r| matches_query(r, q, range, false))
+        .collect();
+    let mut totals: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for r in &hits {
+        let e = totals.entry(label(r)).or_default();
+        e.0 += 1;
+        e.1 += r.bytes_uncompressed;
+    }
+    let mut ranked: Vec<(String, u64)> = totals
+        .into_iter()
+        .map(|(v, (c, b))| {
+            (
+                v,
+                if q.sparkline_rank_by == quarry_api::RankBy::Bytes {
+                    b
+                } else {
+                    c
+                },
+            )
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let top: BTreeSet<String> = ranked.into_iter().take(10).map(|(v, _)| v).collect();
+    let mut points: BTreeMap<(i64, String), (u64, u64)> = BTreeMap::new();
+    for r in &hits {
+        let l = label(r);
+        let l = if top.contains(&l) {
+            l
+        } else {
+            "$$_posthog_breakdown_other_$$".to_owned()
+        };
+        let e = points
+            .entry((r.timestamp.div_euclid(w) * w, l))
+            .or_default();
+        e.0 += 1;
+        e.1 += r.bytes_uncompressed;
+    }
+    let first = range.start.div_euclid(w) * w;
+    let last = ((range.end - 1).div_euclid(w) * w).max(first);
+    let mut t = first;
+    while t <= last {
+        if !points.keys().any(|(pt, _)| *pt == t) {
+            points.insert((t, "(no value)".to_owned()), (0, 0));
+        }
+        t += w;
+    }
+    points
+        .into_iter()
+        .take(1000)
+        .map(|((t, v), (c, b))| (t, v, c, b))
+        .collect()
+}
+
+/// Python's `round(x, digits)`.
+fn py_round(x: f64, digits: usize) -> f64 {
+    format!("{x:.digits$}").parse().unwrap()
+}
+
+/// One service of `services`: (name, log_count, error_count, error_rate, [debug, info, warn, error], share).
+pub type OracleService = (String, u64, u64, f64, [u64; 4], f64);
+
+/// `services`: (services, (top count, top share), total services, sparkline (time, service, rows)).
+#[allow(clippy::type_complexity)]
+pub fn services(
+    rows: &[LogRecord],
+    q: &LogsQuery,
+    now: i64,
+) -> (
+    Vec<OracleService>,
+    (usize, f64),
+    usize,
+    Vec<(i64, String, u64)>,
+) {
+    let range = q.time_range(now).expect("valid range");
+    let name = |r: &LogRecord| {
+        if r.service_name.is_empty() {
+            "(no service)".to_owned()
+        } else {
+            r.service_name.clone()
+        }
+    };
+    let hits: Vec<&LogRecord> = rows
+        .iter()
+        .filter(|r| matches_query(r, q, range, false))
+        .filter(|r| {
+            q.service_name_search
+                .as_ref()
+                .is_none_or(|s| r.service_name.to_lowercase().contains(&s.to_lowercase()))
+        })
+        .collect();
+    let mut per: BTreeMap<String, [u64; 5]> = BTreeMap::new();
+    for r in &hits {
+        let e = per.entry(name(r)).or_default();
+        e[0] += 1;
+        use quarry_core::Severity::*;
+        match r.severity_text {
+            Trace | Debug => e[1] += 1,
+            Info => e[2] += 1,
+            Warn => e[3] += 1,
+            Error | Fatal => e[4] += 1,
+            Unknown => {}
+        }
+    }
+    let mut list: Vec<(String, [u64; 5])> = per.into_iter().collect();
+    let total = list.len();
+    list.sort_by(|a, b| b.1[0].cmp(&a.1[0]).then(a.0.cmp(&b.0)));
+    list.truncate(10_000);
+    let sum: u64 = list.iter().map(|(_, c)| c[0]).sum();
+    let services: Vec<OracleService> = list
+        .iter()
+        .map(|(n, c)| {
+            let rate = if c[0] == 0 {
+                0.0
+            } else {
+                py_round(c[4] as f64 / c[0] as f64, 4)
+            };
+            let share = if sum == 0 {
+                0.0
+            } else {
+                py_round(100.0 * c[0] as f64 / sum as f64, 2)
+            };
+            (n.clone(), c[0], c[4], rate, [c[1], c[2], c[3], c[4]], share)
+        })
+        .collect();
+    let top = services.len().min(5);
+    let share = if top == 0 {
+        0.0
+    } else {
+        py_round(services[..top].iter().map(|s| s.5).sum(), 2)
+    };
+    let returned: BTreeSet<&str> = services.iter().map(|s| s.0.as_str()).collect();
+    let (width, _) = interval(range, 50);
+    let w = width * 1_000_000_000;
+    let mut spark: BTreeMap<(i64, String), u64> = BTreeMap::new();
+    for r in &hits {
+        let n = name(r);
+        if returned.contains(n.as_str()) {
+            *spark.entry((r.timestamp.div_euclid(w) * w, n)).or_default() += 1;
+        }
+    }
+    let spark = spark
+        .into_iter()
+        .take(10_000)
+        .map(|((t, s), c)| (t, s, c))
+        .collect();
+    (services, (top, share), total, spark)
 }

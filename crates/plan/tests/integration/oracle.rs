@@ -298,6 +298,16 @@ fn random_query(rng: &mut Rng, data: &Dataset, now: i64) -> Value {
         );
     }
     q.insert("targetBuckets".into(), json!(1 + rng.below(100)));
+    if rng.chance(40) {
+        q.insert("sparklineBreakdownBy".into(), json!("service"));
+    }
+    if rng.chance(30) {
+        q.insert("sparklineRankBy".into(), json!("bytes"));
+    }
+    if rng.chance(15) {
+        let name = row(rng, data).service_name.clone();
+        q.insert("serviceNameSearch".into(), json!(piece(rng, &name)));
+    }
     json!({ "query": q })
 }
 
@@ -368,6 +378,72 @@ fn assert_endpoints_agree(seed: u64) {
         assert_eq!(got_b, buckets, "count-ranges, {options:?}, {ctx_msg}");
         assert_eq!(got.interval, label, "{ctx_msg}");
         assert_eq!(got_b.iter().map(|b| b.1).sum::<u64>(), want, "{ctx_msg}");
+        // sparkline: the same rows again (the exact-count contract), folded and zero-filled
+        let q = parse_envelope(&body, Endpoint::Sparkline).expect(&ctx_msg);
+        let got = quarry_plan::sparkline(&snapshot, &ctx, &q, options).expect(&ctx_msg);
+        let key = if q.sparkline_breakdown_by == quarry_api::BreakdownBy::Service {
+            "service"
+        } else {
+            "severity"
+        };
+        let got: Vec<(i64, String, u64, u64)> = got
+            .points
+            .iter()
+            .map(|p| {
+                (
+                    parse_iso(p["time"].as_str().unwrap()).unwrap(),
+                    p[key].as_str().unwrap().to_owned(),
+                    p["count"].as_u64().unwrap(),
+                    p["bytes_uncompressed"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let expected = oracle::sparkline(&data.rows, &q, now);
+        assert_eq!(got, expected, "sparkline, {options:?}, {ctx_msg}");
+        if got.len() < 1000 {
+            assert_eq!(
+                got.iter().map(|p| p.2).sum::<u64>(),
+                want,
+                "sum(sparkline) = count, {ctx_msg}"
+            );
+        }
+        // services
+        let q = parse_envelope(&body, Endpoint::Services).expect(&ctx_msg);
+        let got = quarry_plan::services(&snapshot, &ctx, &q, options).expect(&ctx_msg);
+        let (services, (top, share), total, spark) = oracle::services(&data.rows, &q, now);
+        let got_services: Vec<oracle::OracleService> = got
+            .services
+            .iter()
+            .map(|s| {
+                let b = &s.severity_breakdown;
+                (
+                    s.service_name.clone(),
+                    s.log_count,
+                    s.error_count,
+                    s.error_rate,
+                    [b.debug, b.info, b.warn, b.error],
+                    s.volume_share_pct,
+                )
+            })
+            .collect();
+        assert_eq!(got_services, services, "services, {options:?}, {ctx_msg}");
+        assert_eq!(
+            (
+                got.summary.top_services_count,
+                got.summary.top_services_volume_share_pct
+            ),
+            (top, share)
+        );
+        assert_eq!(got.total_services, total, "{ctx_msg}");
+        let got_spark: Vec<(i64, String, u64)> = got
+            .sparkline
+            .iter()
+            .map(|p| (parse_iso(&p.time).unwrap(), p.service_name.clone(), p.count))
+            .collect();
+        assert_eq!(
+            got_spark, spark,
+            "services sparkline, {options:?}, {ctx_msg}"
+        );
     }
     // values and attributes
     let mut params = get_params(&mut rng, data, now);
