@@ -613,5 +613,117 @@ fn demo(data: &Path, team: TeamId, rows: u64, seed: u64) -> Result<()> {
         rows as f64 / secs,
         files_written
     );
-    print_stats(&engine.stats()?, false)
+    print_stats(&engine.stats()?, false)?;
+    show_logs_ui(&engine, team, config_end(seed, rows))
+}
+
+/// The end of the generated data (the generator's default start plus its 24-hour span): the demo's "now".
+fn config_end(seed: u64, rows: u64) -> i64 {
+    let c = GeneratorConfig {
+        seed,
+        rows,
+        ..Default::default()
+    };
+    c.start + c.span
+}
+
+/// What a logs UI shows first, answered by the engine, with the time each request took.
+fn show_logs_ui(engine: &Engine, team: TeamId, now: i64) -> Result<()> {
+    use serde_json::json;
+    let ctx = quarry::RequestContext { team, now };
+    let day = json!({"date_from": "-24h"});
+    let timed = |label: &str, started: Instant| {
+        println!(
+            "\n{label}  ({:.2} ms)",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    };
+
+    let started = Instant::now();
+    let services = engine.services(&ctx, &json!({"query": {"dateRange": day}}))?;
+    timed("services, last 24 h", started);
+    println!(
+        "  {:<22} {:>9} {:>8} {:>7} {:>7}",
+        "service", "logs", "errors", "rate", "share"
+    );
+    for s in services.services.iter().take(10) {
+        println!(
+            "  {:<22} {:>9} {:>8} {:>6.2}% {:>6.2}%",
+            s.service_name,
+            s.log_count,
+            s.error_count,
+            100.0 * s.error_rate,
+            s.volume_share_pct
+        );
+    }
+    println!(
+        "  … {} services; the top {} carry {:.2}% of the volume",
+        services.total_services,
+        services.summary.top_services_count,
+        services.summary.top_services_volume_share_pct
+    );
+
+    let started = Instant::now();
+    let spark = engine.sparkline(&ctx, &json!({"query": {"dateRange": day}}))?;
+    timed("sparkline by severity, last 24 h (50 buckets)", started);
+    let mut series: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
+        Default::default();
+    let mut times = std::collections::BTreeSet::new();
+    for p in &spark.points {
+        let t = p["time"].as_str().unwrap_or_default().to_owned();
+        times.insert(t.clone());
+        let sev = p["severity"].as_str().unwrap_or_default().to_owned();
+        if sev != "(no value)" {
+            *series.entry(sev).or_default().entry(t).or_default() +=
+                p["count"].as_u64().unwrap_or(0);
+        }
+    }
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    for (sev, points) in &series {
+        let max = points.values().copied().max().unwrap_or(0).max(1);
+        let line: String = times
+            .iter()
+            .map(|t| match points.get(t).copied().unwrap_or(0) {
+                0 => ' ',
+                n => BARS[((n * 7) / max) as usize],
+            })
+            .collect();
+        println!("  {sev:<6} {line} max {max}/bucket");
+    }
+
+    let started = Instant::now();
+    let errors = engine.query(
+        &ctx,
+        &json!({"query": {"dateRange": day, "severityLevels": ["error", "fatal"], "limit": 5}}),
+    )?;
+    timed("newest errors", started);
+    for r in &errors.results {
+        let body = r["body"].as_str().unwrap_or_default();
+        let body: String = body.chars().take(70).collect();
+        println!(
+            "  {}  {:<18} {}",
+            r["timestamp"].as_str().unwrap_or_default(),
+            r["resource_attributes"]["service.name"]
+                .as_str()
+                .unwrap_or_default(),
+            body
+        );
+    }
+
+    let started = Instant::now();
+    let ranges = engine.count_ranges(
+        &ctx,
+        &json!({"query": {"dateRange": day, "targetBuckets": 6}}),
+    )?;
+    timed(
+        &format!("count ranges, last 24 h ({} buckets)", ranges.interval),
+        started,
+    );
+    for r in &ranges.ranges {
+        println!("  {} → {}  {:>9}", r.date_from, r.date_to, r.count);
+    }
+    let started = Instant::now();
+    let count = engine.count(&ctx, &json!({"query": {"dateRange": day}}))?;
+    timed(&format!("count, last 24 h: {}", count.count), started);
+    Ok(())
 }

@@ -206,6 +206,10 @@ fn demo_runs_once_per_fresh_directory() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("ingested 3000 rows"), "{text}");
     assert!(text.contains("rows               3000"), "{text}");
+    assert!(text.contains("services, last 24 h"), "{text}");
+    assert!(text.contains("sparkline by severity"), "{text}");
+    assert!(text.contains("newest errors"), "{text}");
+    assert!(text.contains("count, last 24 h: 3000"), "{text}");
     let again = quarry(&["--data", s(&data), "demo", "--rows", "10"]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("fresh"));
