@@ -1,6 +1,7 @@
 //! Criterion benches of the read endpoints over generated data: the log-UI mix of the side-by-side benchmark
 //! (list newest 100 unfiltered / by severity / by service / by attribute / by search term, next page, count,
-//! count-ranges, values, attributes, has_logs), each with indexes and rollups on and, for comparison, off.
+//! count-ranges, sparkline by severity and by service, services, values, attributes, has_logs), each with
+//! indexes and rollups on and, for comparison, off.
 //!
 //! The data set (`QUARRY_BENCH_ROWS` rows, default 1,000,000, seed 42, 24 hours from 2026-11-01T00:00Z) is built
 //! once into `target/quarry-bench-data/rows-<N>` and reused by later runs; delete that directory to rebuild.
@@ -173,6 +174,8 @@ fn endpoints(c: &mut Criterion) {
                 b.iter(|| match *endpoint {
                     "query" => engine.query(&ctx, body).unwrap().results.len() as u64,
                     "count" => engine.count(&ctx, body).unwrap().count,
+                    "sparkline" => engine.sparkline(&ctx, body).unwrap().points.len() as u64,
+                    "services" => engine.services(&ctx, body).unwrap().services.len() as u64,
                     _ => engine.count_ranges(&ctx, body).unwrap().ranges.len() as u64,
                 })
             });
