@@ -6,8 +6,8 @@
 //! The data set (`QUARRY_BENCH_ROWS` rows, default 1,000,000, seed 42, 24 hours from 2026-11-01T00:00Z) is built
 //! once into `target/quarry-bench-data/rows-<N>` and reused by later runs; delete that directory to rebuild.
 //!
-//! `cargo bench -p quarry-benches --bench endpoints` (1M rows), `QUARRY_BENCH_ROWS=10000000 cargo bench -p
-//! quarry-benches --bench endpoints` (10M rows).
+//! `cargo bench -p quarry-benches --bench endpoints` (1M rows), `QUARRY_BENCH_ROWS=10000000 QUARRY_BENCH_SCAN=0
+//! cargo bench -p quarry-benches --bench endpoints` (10M rows, indexed only).
 
 use std::path::PathBuf;
 
@@ -51,12 +51,18 @@ fn engine(options: PlanOptions) -> Engine {
             rows,
             ..Default::default()
         });
+        let mut ingested = 0u64;
         loop {
             let batch: Vec<_> = generator.by_ref().take(100_000).collect();
             if batch.is_empty() {
                 break;
             }
+            ingested += batch.len() as u64;
             engine.ingest(TeamId(1), batch).unwrap();
+            // Flush every million rows, as the default flush_rows would with the background thread on.
+            if ingested.is_multiple_of(1_000_000) {
+                engine.flush().unwrap();
+            }
         }
         engine.flush().unwrap();
         drop(engine);
@@ -162,10 +168,15 @@ fn endpoints(c: &mut Criterion) {
         ),
     ];
     // One engine at a time: a data directory admits one process (and one open engine).
+    // `QUARRY_BENCH_SCAN=0` skips the plain-scan comparison (long at 10M rows).
+    let with_scan = std::env::var("QUARRY_BENCH_SCAN").as_deref() != Ok("0");
     for (label, options) in [
         ("indexed", PlanOptions::default()),
         ("scan", PlanOptions::naive()),
     ] {
+        if label == "scan" && !with_scan {
+            continue;
+        }
         let engine = &engine(options);
         let mut g = c.benchmark_group(format!("endpoints_{}_{label}", rows()));
         g.sample_size(10);
