@@ -147,6 +147,22 @@ fn endpoints(c: &mut Criterion) {
             "count_ranges_1h_search",
             q(json!({"dateRange": {"date_from": "-1h"}, "searchTerm": "timeout"})),
         ),
+        (
+            "sparkline",
+            "sparkline_severity_1h",
+            q(json!({"dateRange": {"date_from": "-1h"}})),
+        ),
+        (
+            "sparkline",
+            "sparkline_severity_24h",
+            q(json!({"dateRange": day})),
+        ),
+        (
+            "sparkline",
+            "sparkline_service_7d",
+            q(json!({"dateRange": {"date_from": "-7d"}, "sparklineBreakdownBy": "service"})),
+        ),
+        ("services", "services_24h", q(json!({"dateRange": day}))),
     ];
     type Get<'a> = (&'a str, &'a str, Vec<(String, String)>);
     let gets: Vec<Get> = vec![
