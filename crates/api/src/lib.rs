@@ -22,6 +22,17 @@
 //!   silently replaced (PostHog turns a bad `orderBy` into `latest` and a bad cursor into a 500).
 //! * `icontains` treats `%` and `_` in the value literally (PostHog does not escape them).
 //! * Dates: see [`quarry_core::time`].
+//!
+//! # The exact-count contract
+//!
+//! For the same filters and `dateRange`, `count`, the sum of the `count-ranges` buckets and the sum of the
+//! `sparkline` points are equal: every bucket counts only rows inside the half-open range `[date_from, date_to)`,
+//! so the first and last buckets are partial rather than spilling over the range (PostHog's sparkline counts the
+//! whole first and last buckets, so its histogram does not add up to its count). The services overview counts
+//! the same rows.
+//!
+//! With `explain`, `sparkline` (whose body is a bare array) answers `{"sparkline": [...], "quarry_stats": {...}}`;
+//! every other body gains a `quarry_stats` member.
 
 #![doc(test(attr(deny(warnings))))]
 #![warn(missing_docs)]
