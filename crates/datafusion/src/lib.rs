@@ -207,27 +207,9 @@ impl Pruning {
         if self.services.is_none() && self.severities.is_none() {
             return None;
         }
-        let index = file.postings().ok()?;
-        let mut sel: Option<RoaringBitmap> = None;
-        if let Some(names) = &self.services {
-            let mut u = RoaringBitmap::new();
-            for n in names {
-                if let Some(b) = index.service_rows(n) {
-                    u |= b;
-                }
-            }
-            sel = Some(u);
-        }
-        if let Some(sevs) = &self.severities {
-            let mut u = RoaringBitmap::new();
-            for s in sevs {
-                if let Some(b) = index.severity_rows(*s) {
-                    u |= b;
-                }
-            }
-            sel = Some(sel.map_or(u.clone(), |a| a & u));
-        }
-        sel
+        file.postings()
+            .ok()?
+            .select(self.services.as_ref(), self.severities.as_ref())
     }
 }
 

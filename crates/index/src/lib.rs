@@ -211,6 +211,43 @@ impl FileIndex {
             .map(|(_, b)| b)
     }
 
+    /// Rows whose service is in `services` and whose severity is in `severities` (`None` = any); `None` when
+    /// neither is given (every row).
+    pub fn select(
+        &self,
+        services: Option<&std::collections::BTreeSet<String>>,
+        severities: Option<&std::collections::BTreeSet<Severity>>,
+    ) -> Option<RoaringBitmap> {
+        let union = |bitmaps: &mut dyn Iterator<Item = &RoaringBitmap>| {
+            bitmaps.fold(RoaringBitmap::new(), |mut u, b| {
+                u |= b;
+                u
+            })
+        };
+        let by_service =
+            services.map(|names| union(&mut names.iter().filter_map(|n| self.service_rows(n))));
+        let by_severity =
+            severities.map(|sevs| union(&mut sevs.iter().filter_map(|s| self.severity_rows(*s))));
+        match (by_service, by_severity) {
+            (Some(a), Some(b)) => Some(a & b),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The per-minute entries of the services in `services` and severities in `severities` (`None` = any).
+    pub fn minutes_of<'a>(
+        &'a self,
+        services: Option<&'a std::collections::BTreeSet<String>>,
+        severities: Option<&'a std::collections::BTreeSet<Severity>>,
+    ) -> impl Iterator<Item = (&'a str, &'a MinuteCount)> + 'a {
+        self.minutes.iter().filter_map(move |m| {
+            let service = self.services.get(m.service as usize)?.0.as_str();
+            let keep = services.is_none_or(|s| s.contains(service))
+                && severities.is_none_or(|s| s.contains(&m.severity));
+            keep.then_some((service, m))
+        })
+    }
+
     /// The first row id of each row group, followed by `rows`: row group `i` holds rows
     /// `starts[i]..starts[i + 1]`.
     pub fn row_group_starts(&self) -> Vec<u64> {

@@ -383,29 +383,9 @@ fn count_rows(
 
 /// Rows of a sidecar matching the services and severities of `pred` (exact for a file inside the range).
 fn index_count(index: &quarry_index::FileIndex, pred: &Predicate) -> u64 {
-    let mut services = quarry_index::RoaringBitmap::new();
-    let mut sel: Option<quarry_index::RoaringBitmap> = None;
-    if let Some(names) = &pred.services {
-        for s in names {
-            if let Some(b) = index.service_rows(s) {
-                services |= b;
-            }
-        }
-        sel = Some(services);
-    }
-    if let Some(sevs) = &pred.severities {
-        let mut u = quarry_index::RoaringBitmap::new();
-        for s in sevs {
-            if let Some(b) = index.severity_rows(*s) {
-                u |= b;
-            }
-        }
-        sel = Some(match sel {
-            Some(a) => a & u,
-            None => u,
-        });
-    }
-    sel.map_or(index.rows, |b| b.len())
+    index
+        .select(pred.services.as_ref(), pred.severities.as_ref())
+        .map_or(index.rows, |b| b.len())
 }
 
 /// `POST logs/count` (spec §3.2).
@@ -470,18 +450,7 @@ pub fn count_ranges(
             if !rollups {
                 return false;
             }
-            for m in &index.minutes {
-                let service = &index.services[m.service as usize].0;
-                if pred.services.as_ref().is_some_and(|s| !s.contains(service)) {
-                    continue;
-                }
-                if pred
-                    .severities
-                    .as_ref()
-                    .is_some_and(|s| !s.contains(&m.severity))
-                {
-                    continue;
-                }
+            for (_, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
                 *from_rollups
                     .entry(interval.bucket_start(m.minute * NANOS_PER_MINUTE))
                     .or_insert(0u64) += m.count;
@@ -913,18 +882,7 @@ fn bucket_counts(
             if !rollups {
                 return false;
             }
-            for m in &index.minutes {
-                let service = &index.services[m.service as usize].0;
-                if pred.services.as_ref().is_some_and(|s| !s.contains(service)) {
-                    continue;
-                }
-                if pred
-                    .severities
-                    .as_ref()
-                    .is_some_and(|s| !s.contains(&m.severity))
-                {
-                    continue;
-                }
+            for (service, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
                 add(
                     &mut from_rollups,
                     interval.bucket_start(m.minute * NANOS_PER_MINUTE),

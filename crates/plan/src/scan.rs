@@ -127,29 +127,7 @@ impl<'s> Scanner<'s> {
                 return None;
             }
         };
-        let mut sel: Option<RoaringBitmap> = None;
-        if let Some(services) = &pred.services {
-            let mut u = RoaringBitmap::new();
-            for s in services {
-                if let Some(b) = index.service_rows(s) {
-                    u |= b;
-                }
-            }
-            sel = Some(u);
-        }
-        if let Some(sevs) = &pred.severities {
-            let mut u = RoaringBitmap::new();
-            for s in sevs {
-                if let Some(b) = index.severity_rows(*s) {
-                    u |= b;
-                }
-            }
-            sel = Some(match sel {
-                Some(a) => a & u,
-                None => u,
-            });
-        }
-        sel
+        index.select(pred.services.as_ref(), pred.severities.as_ref())
     }
 
     /// Reads the rows of `file` that satisfy `pred`, decoding only `projection`, and calls `visit` with each
