@@ -248,6 +248,68 @@ impl FileIndex {
         })
     }
 
+    /// The rows of the services in `services` and severities in `severities` (`None` = any) whose timestamp
+    /// falls in one of the minutes `first_minute..=last_minute`, or `None` when this file's rows are not laid out
+    /// as quarry writes them.
+    ///
+    /// No per-minute postings are stored: they follow from the sort order of a quarry file, rows ordered by
+    /// (service, severity, timestamp). The rows of one (service, severity) are then one contiguous run, in time
+    /// order, so the rows of minute `m` in that run start after the counts of the run's earlier minutes. A run
+    /// that is not contiguous, or whose minute counts do not add up to its length, breaks that assumption: the
+    /// answer is then `None` and the caller reads the whole file, so a file sorted some other way costs time,
+    /// never a wrong answer.
+    pub fn rows_in_minutes(
+        &self,
+        services: Option<&std::collections::BTreeSet<String>>,
+        severities: Option<&std::collections::BTreeSet<Severity>>,
+        first_minute: i64,
+        last_minute: i64,
+    ) -> Option<RoaringBitmap> {
+        use std::collections::HashMap;
+        /// Where a (service, severity) run starts, and how many of its rows earlier minutes hold.
+        struct Run {
+            start: u32,
+            len: u64,
+            seen: u64,
+        }
+        let mut runs: HashMap<(u32, Severity), Run> = HashMap::new();
+        let mut out = RoaringBitmap::new();
+        // `minutes` is sorted by minute first, so each run's entries arrive in time order.
+        for m in &self.minutes {
+            let (service, service_rows) = self.services.get(m.service as usize)?;
+            if !services.is_none_or(|s| s.contains(service))
+                || !severities.is_none_or(|s| s.contains(&m.severity))
+            {
+                continue;
+            }
+            let run = match runs.entry((m.service, m.severity)) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let rows = service_rows & self.severity_rows(m.severity)?;
+                    let (lo, hi) = (rows.min()?, rows.max()?);
+                    if u64::from(hi - lo) + 1 != rows.len() {
+                        return None;
+                    }
+                    e.insert(Run {
+                        start: lo,
+                        len: rows.len(),
+                        seen: 0,
+                    })
+                }
+            };
+            let end = run.seen.checked_add(m.count)?;
+            if end > run.len {
+                return None;
+            }
+            if (first_minute..=last_minute).contains(&m.minute) {
+                let lo = u64::from(run.start) + run.seen;
+                out.insert_range(u32::try_from(lo).ok()?..u32::try_from(lo + m.count).ok()?);
+            }
+            run.seen = end;
+        }
+        runs.values().all(|r| r.seen == r.len).then_some(out)
+    }
+
     /// The first row id of each row group, followed by `rows`: row group `i` holds rows
     /// `starts[i]..starts[i + 1]`.
     pub fn row_group_starts(&self) -> Vec<u64> {

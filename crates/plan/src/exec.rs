@@ -344,33 +344,66 @@ fn custom_value(rec: &LogRecord, c: &CustomColumn) -> Value {
     text.map_or(Value::Null, Value::String)
 }
 
-/// Counts matching rows of `range`, calling `on_row` for each (with its timestamp) unless a file can be counted
-/// from its sidecar, in which case `on_file` receives the sidecar and the predicate.
+/// Whole minutes `first..end` (minutes since the epoch, `end` exclusive) of a file that the range cuts, which a
+/// sidecar's minute rollup may answer; `None` means the whole file (it lies inside the range).
+type MinuteWindow = Option<(i64, i64)>;
+
+/// Counts matching rows of `range`, calling `on_row` for each (with its timestamp), except where a file's
+/// sidecar answers instead: `on_index` receives the sidecar and the part of the file it should count (see
+/// [`MinuteWindow`]) and returns whether it did.
+///
+/// When the filters are only time, service and severity, a file inside the range is answered by its sidecar
+/// alone, and a file the range cuts by its minute rollup for the minutes wholly inside the range plus the rows
+/// of the (at most two) partial minutes at the range's ends, located through [`quarry_index::FileIndex::
+/// rows_in_minutes`]; when the sidecar may not answer (buckets finer than a minute, rollups off), only the rows
+/// of the range's minutes are read. Every row read is still tested against the full predicate.
 fn count_rows(
     scanner: &mut Scanner<'_>,
     pred: &Predicate,
     extra: &[&'static str],
     on_row: &mut dyn FnMut(&dyn Row),
-    on_index: &mut dyn FnMut(&quarry_index::FileIndex) -> bool,
+    on_index: &mut dyn FnMut(&quarry_index::FileIndex, MinuteWindow) -> bool,
     index_path: &'static str,
 ) -> Result<()> {
     let mut projection = BTreeSet::new();
     pred.columns(&mut projection);
     projection.extend(extra.iter().copied());
     let hours = scanner.hours(pred.range);
+    let sidecar_ok = pred.only_time_service_severity() && scanner.options.use_index;
     for hour in &hours {
         for f in &hour.files {
-            let covered = pred
-                .range
-                .covers_closed(f.meta.min_timestamp, f.meta.max_timestamp);
-            if covered && pred.only_time_service_severity() && scanner.options.use_index {
+            if sidecar_ok {
                 match f.postings() {
-                    Ok(index) if on_index(&index) => {
-                        scanner.stats.files_from_index += 1;
-                        scanner.used.insert(index_path);
-                        continue;
+                    Ok(index) => {
+                        let covered = pred
+                            .range
+                            .covers_closed(f.meta.min_timestamp, f.meta.max_timestamp);
+                        if covered && on_index(&index, None) {
+                            scanner.stats.files_from_index += 1;
+                            scanner.used.insert(index_path);
+                            continue;
+                        }
+                        if !covered {
+                            let rows = cut_file_rows(scanner, &index, pred, on_index);
+                            if let Some((rows, answered)) = rows {
+                                if answered {
+                                    scanner.stats.files_from_index += 1;
+                                    scanner.used.insert(index_path);
+                                }
+                                if !rows.is_empty() {
+                                    scanner.used.insert("index");
+                                    scanner.scan_rows(
+                                        f,
+                                        pred,
+                                        &projection,
+                                        Some(rows),
+                                        &mut |r, _| on_row(r),
+                                    )?;
+                                }
+                                continue;
+                            }
+                        }
                     }
-                    Ok(_) => {}
                     Err(_) => scanner.stats.sidecars_unreadable += 1,
                 }
             }
@@ -379,6 +412,44 @@ fn count_rows(
         scanner.scan_mem(&hour.mem, pred, &mut |r| on_row(r));
     }
     Ok(())
+}
+
+/// For a file that `pred.range` cuts: the rows still to read, and whether `on_index` counted the minutes
+/// wholly inside the range (then only the partial minutes at the range's ends are left to read). `None` when
+/// the sidecar cannot locate rows by minute (the whole file must be read).
+fn cut_file_rows(
+    scanner: &Scanner<'_>,
+    index: &quarry_index::FileIndex,
+    pred: &Predicate,
+    on_index: &mut dyn FnMut(&quarry_index::FileIndex, MinuteWindow) -> bool,
+) -> Option<(quarry_index::RoaringBitmap, bool)> {
+    let range = pred.range;
+    if range.start >= range.end {
+        return Some((quarry_index::RoaringBitmap::new(), false));
+    }
+    let (services, severities) = (pred.services.as_ref(), pred.severities.as_ref());
+    let first = range.start.div_euclid(NANOS_PER_MINUTE);
+    let last = (range.end - 1).div_euclid(NANOS_PER_MINUTE);
+    // Minutes wholly inside [start, end): from the first minute starting at or after `start` to the last one
+    // ending at or before `end`.
+    let whole_first = first + i64::from(range.start.rem_euclid(NANOS_PER_MINUTE) != 0);
+    let whole_end = range.end.div_euclid(NANOS_PER_MINUTE);
+    if scanner.options.use_rollups && whole_first < whole_end {
+        let mut edges = quarry_index::RoaringBitmap::new();
+        if first < whole_first {
+            edges |= index.rows_in_minutes(services, severities, first, first)?;
+        }
+        if last >= whole_end {
+            edges |= index.rows_in_minutes(services, severities, last, last)?;
+        }
+        if on_index(index, Some((whole_first, whole_end))) {
+            return Some((edges, true));
+        }
+    }
+    Some((
+        index.rows_in_minutes(services, severities, first, last)?,
+        false,
+    ))
 }
 
 /// Rows of a sidecar matching the services and severities of `pred` (exact for a file inside the range).
@@ -406,8 +477,15 @@ pub fn count(
         &pred,
         &[],
         &mut |_| n += 1,
-        &mut |index| {
-            from_index += index_count(index, &pred);
+        &mut |index, window| {
+            from_index += match window {
+                None => index_count(index, &pred),
+                Some((first, end)) => index
+                    .minutes_of(pred.services.as_ref(), pred.severities.as_ref())
+                    .filter(|(_, m)| (first..end).contains(&m.minute))
+                    .map(|(_, m)| m.count)
+                    .sum(),
+            };
             true
         },
         "index",
@@ -446,11 +524,14 @@ pub fn count_ranges(
                 .entry(interval.bucket_start(r.timestamp()))
                 .or_default() += 1
         },
-        &mut |index| {
+        &mut |index, window| {
             if !rollups {
                 return false;
             }
             for (_, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
+                if window.is_some_and(|(first, end)| !(first..end).contains(&m.minute)) {
+                    continue;
+                }
                 *from_rollups
                     .entry(interval.bucket_start(m.minute * NANOS_PER_MINUTE))
                     .or_insert(0u64) += m.count;
@@ -878,11 +959,14 @@ fn bucket_counts(
                 r.bytes_uncompressed(),
             );
         },
-        &mut |index| {
+        &mut |index, window| {
             if !rollups {
                 return false;
             }
             for (service, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
+                if window.is_some_and(|(first, end)| !(first..end).contains(&m.minute)) {
+                    continue;
+                }
                 add(
                     &mut from_rollups,
                     interval.bucket_start(m.minute * NANOS_PER_MINUTE),

@@ -140,6 +140,19 @@ impl<'s> Scanner<'s> {
         visit: &mut dyn FnMut(&dyn Row, u32),
     ) -> Result<()> {
         let selection = self.index_selection(file, pred);
+        self.scan_rows(file, pred, projection, selection, visit)
+    }
+
+    /// [`Scanner::scan_file`] over the candidate rows `selection` (`None` = every row), which the caller took
+    /// from the file's sidecar.
+    pub(crate) fn scan_rows(
+        &mut self,
+        file: &DataFile,
+        pred: &Predicate,
+        projection: &BTreeSet<&'static str>,
+        selection: Option<RoaringBitmap>,
+        visit: &mut dyn FnMut(&dyn Row, u32),
+    ) -> Result<()> {
         if let Some(sel) = &selection {
             if sel.is_empty() {
                 return Ok(());

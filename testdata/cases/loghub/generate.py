@@ -210,7 +210,7 @@ def parse_id(text: str, nbytes: int) -> bytes | None:
 
 
 class Row:
-    __slots__ = ("ts", "body", "severity", "service", "trace_id", "span_id", "attrs", "res")
+    __slots__ = ("ts", "body", "severity", "service", "trace_id", "span_id", "attrs", "res", "nbytes")
 
     def __init__(self, rec: dict):
         self.ts = parse_iso(rec["timestamp"])
@@ -221,6 +221,19 @@ class Row:
         self.service = rec.get("service_name") if rec.get("service_name") is not None else self.res.get("service.name", "")
         self.trace_id = id_hex(rec.get("trace_id"), 16)
         self.span_id = id_hex(rec.get("span_id"), 8)
+        # Spec §1.5: UTF-8 bytes of the body and of every log and resource attribute key and value (every resource
+        # carries service.name, spec §1.2); scope and event name count only past 50 bytes.
+        res = dict(self.res)
+        res.setdefault("service.name", self.service)
+        utf8 = lambda t: len(t.encode("utf-8"))  # noqa: E731
+        long = lambda t: utf8(t) if utf8(t) > 50 else 0  # noqa: E731
+        self.nbytes = (
+            utf8(self.body)
+            + sum(utf8(k) + utf8(v) for k, v in self.attrs.items())
+            + sum(utf8(k) + utf8(v) for k, v in res.items())
+            + long(render(rec.get("instrumentation_scope") or ""))
+            + long(render(rec.get("event_name") or ""))
+        )
 
 
 def load_rows() -> list[Row]:
@@ -593,6 +606,104 @@ def ep_attributes(rows, params, now):
     return {"results": page, "count": offset + len(page) if value_mode else total_keys}
 
 
+OTHER = "$$_posthog_breakdown_other_$$"
+
+
+def ep_sparkline(rows, body, now):
+    """Spec §3.4.2 with quarry's exact-count departure: only rows inside [from, to) count; buckets of the §3.4.1
+    width (target 50) on the epoch; top 10 values by count (or bytes), ties by value, the rest folded into OTHER;
+    "(no value)" for empty values and for the zero rows of empty buckets; sorted by (time, value); 1000 rows."""
+    q = body["query"]
+    pred = body_pred(q, now, True)
+    secs, _ = pick_interval(max(0, pred.end - pred.start), 50)
+    width = secs * NS
+    by_service = q.get("sparklineBreakdownBy", "severity") == "service"
+    rank_bytes = q.get("sparklineRankBy", "count") == "bytes"
+    hits = [r for r in rows if pred(r)]
+    label = lambda r: (r.service if by_service else r.severity) or "(no value)"  # noqa: E731
+    totals = defaultdict(lambda: [0, 0])
+    for r in hits:
+        totals[label(r)][0] += 1
+        totals[label(r)][1] += r.nbytes
+    ranked = sorted(totals, key=lambda v: (-totals[v][1 if rank_bytes else 0], v))
+    top = set(ranked[:10])
+    points = defaultdict(lambda: [0, 0])
+    for r in hits:
+        v = label(r) if label(r) in top else OTHER
+        p = points[(r.ts // width * width, v)]
+        p[0] += 1
+        p[1] += r.nbytes
+    first = pred.start // width * width
+    last = max(first, (pred.end - 1) // width * width)
+    t = first
+    while t <= last:
+        if not any(pt == t for pt, _ in points):
+            points[(t, "(no value)")] = [0, 0]
+        t += width
+    key = "service" if by_service else "severity"
+    return [
+        {"time": format_iso_micros(t), key: v, "count": c, "bytes_uncompressed": b}
+        for (t, v), (c, b) in sorted(points.items())[:1000]
+    ]
+
+
+def py_round(x: float, digits: int) -> float:
+    return round(x, digits)
+
+
+def ep_services(rows, body, now):
+    """Spec §3.5: per service rows, errors (error + fatal), error rate (4 dp), breakdown, volume share (2 dp) of
+    the returned services, the top five's share, the number of services, and a per-service sparkline."""
+    q = body["query"]
+    pred = body_pred(q, now, True)
+    search = (q.get("serviceNameSearch") or "").lower()
+    hits = [r for r in rows if pred(r) and search in r.service.lower()]
+    name = lambda r: r.service or "(no service)"  # noqa: E731
+    per = defaultdict(lambda: {"n": 0, "debug": 0, "info": 0, "warn": 0, "error": 0})
+    for r in hits:
+        e = per[name(r)]
+        e["n"] += 1
+        bucket = {"trace": "debug", "debug": "debug", "info": "info", "warn": "warn", "error": "error",
+                  "fatal": "error"}.get(r.severity)
+        if bucket:
+            e[bucket] += 1
+    ordered = sorted(per.items(), key=lambda kv: (-kv[1]["n"], kv[0]))[:10000]
+    total = sum(e["n"] for _, e in ordered)
+    services = [
+        {
+            "service_name": n,
+            "log_count": e["n"],
+            "error_count": e["error"],
+            "error_rate": round(e["error"] / e["n"], 4) if e["n"] else 0.0,
+            "severity_breakdown": {k: e[k] for k in ("debug", "info", "warn", "error")},
+            "volume_share_pct": round(100 * e["n"] / total, 2) if total else 0.0,
+            "active_rules": [],
+        }
+        for n, e in ordered
+    ]
+    top = min(5, len(services))
+    secs, _ = pick_interval(max(0, pred.end - pred.start), 50)
+    width = secs * NS
+    returned = {s["service_name"] for s in services}
+    spark = defaultdict(int)
+    for r in hits:
+        if name(r) in returned:
+            spark[(r.ts // width * width, name(r))] += 1
+    return {
+        "services": services,
+        "sparkline": [
+            {"time": format_iso_micros(t), "service_name": n, "count": c}
+            for (t, n), c in sorted(spark.items())[:10000]
+        ],
+        "summary": {
+            "top_services_count": top,
+            "top_services_volume_share_pct": round(sum(s["volume_share_pct"] for s in services[:top]), 2)
+            if top else 0.0,
+        },
+        "total_services": len(per),
+    }
+
+
 def ep_has_logs(rows, _params, _now):
     return {"hasLogs": len(rows) > 0}
 
@@ -604,6 +715,8 @@ ENDPOINTS = {
     "values": ep_values,
     "attributes": ep_attributes,
     "has-logs": ep_has_logs,
+    "sparkline": ep_sparkline,
+    "services": ep_services,
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -923,6 +1036,35 @@ case("attributes-keys-allow-list", "attributes",
 case("attributes-value-search-offset", "attributes",
      params=[["search", "worker"], ["search_values", "true"], ["dateRange", js({"date_from": "-24h"})],
              ["offset", "1"], ["limit", "1"]])
+
+
+# --- sparkline ----------------------------------------------------------------------------------------------
+case("sparkline-day-by-severity", "sparkline", body=q(dateRange={"date_from": "-24h"}))
+case("sparkline-default-last-hour", "sparkline", now="2026-11-01T09:30:00Z", body=q())
+case("sparkline-by-service", "sparkline", body=q(dateRange=DAY_RANGE, sparklineBreakdownBy="service"))
+case("sparkline-by-service-ranked-by-bytes", "sparkline",
+     body=q(dateRange={"date_from": "-24h"}, sparklineBreakdownBy="service", sparklineRankBy="bytes"))
+case("sparkline-errors-of-two-services", "sparkline",
+     body=q(dateRange={"date_from": "-24h"}, serviceNames=["hdfs", "openssh"], severityLevels=["error", "warn"]))
+case("sparkline-mid-minute-bounds", "sparkline",
+     body=q(dateRange={"date_from": "2026-11-01T06:00:30.5Z", "date_to": "2026-11-01T07:59:59.25Z"}))
+case("sparkline-second-buckets", "sparkline",
+     body=q(dateRange={"date_from": "2026-11-01T12:00:00Z", "date_to": "2026-11-01T12:05:00Z"}))
+case("sparkline-search-and-filter", "sparkline",
+     body=q(dateRange={"date_from": "-24h"}, searchTerm="error",
+            filterGroup=one(leaf("host.name", "log_resource_attribute", "icontains", "2"))))
+case("sparkline-empty-range", "sparkline",
+     body=q(dateRange={"date_from": "2026-10-01T00:00:00Z", "date_to": "2026-10-01T01:00:00Z"}))
+
+# --- services -----------------------------------------------------------------------------------------------
+case("services-day", "services", body=q(dateRange={"date_from": "-24h"}))
+case("services-errors-only", "services", body=q(dateRange=DAY_RANGE, severityLevels=["error", "fatal"]))
+case("services-name-search", "services", body=q(dateRange={"date_from": "-24h"}, serviceNameSearch="OP"))
+case("services-mid-minute-window", "services",
+     body=q(dateRange={"date_from": "2026-11-01T03:17:10Z", "date_to": "2026-11-01T05:42:50.75Z"}))
+case("services-with-body-search", "services", body=q(dateRange={"date_from": "-24h"}, searchTerm="connection"))
+case("services-empty", "services",
+     body=q(dateRange={"date_from": "-24h"}, serviceNames=["no-such-service"]))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -139,3 +139,60 @@ fn high_cardinality_keys_keep_key_counts_only() {
         "request ids are not interned"
     );
 }
+
+/// The naive answer of `rows_in_minutes`: rows with a selected service and severity whose minute is in
+/// `first..=last`.
+fn naive_rows_in_minutes(
+    records: &[quarry_core::LogRecord],
+    services: Option<&BTreeSet<String>>,
+    severities: Option<&BTreeSet<quarry_core::Severity>>,
+    first: i64,
+    last: i64,
+) -> BTreeSet<u32> {
+    (0u32..)
+        .zip(records)
+        .filter(|(_, r)| {
+            let severity = r.severity_text;
+            let minute = r.timestamp.div_euclid(60_000_000_000);
+            services.is_none_or(|s| s.contains(&r.service_name))
+                && severities.is_none_or(|s| s.contains(&severity))
+                && (first..=last).contains(&minute)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Sorted the way quarry writes files, the rows of a minute window follow from the minute rollup; in any
+    /// other order the answer is either exact or `None` (never a wrong set of rows).
+    #[test]
+    fn rows_in_minutes_equal_the_naive_selection(
+        mut records in records_strategy(300),
+        sorted in any::<bool>(),
+        first in -70i64..130,
+        len in 0i64..40,
+        services in prop::option::of(prop::collection::btree_set(0usize..6, 0..3)),
+        severities in prop::option::of(prop::collection::btree_set(0usize..7, 0..3)),
+    ) {
+        if sorted {
+            records.sort_by(|a, b| {
+                (&a.service_name, a.severity_text.as_str(), a.timestamp).cmp(&(&b.service_name, b.severity_text.as_str(), b.timestamp))
+            });
+        }
+        let services: Option<BTreeSet<String>> =
+            services.map(|s| s.into_iter().map(|i| format!("svc{i}")).collect());
+        let severities: Option<BTreeSet<quarry_core::Severity>> =
+            severities.map(|s| s.into_iter().map(|i| quarry_core::Severity::ALL[i]).collect());
+        // Timestamps of `records_strategy` start at minute 29_891_520, one hour before it and two after.
+        let first = 29_891_520 + first;
+        let index = FileIndex::build(&records, &[records.len() as u32], &IndexOptions::default());
+        let got = index.rows_in_minutes(services.as_ref(), severities.as_ref(), first, first + len);
+        let want = naive_rows_in_minutes(&records, services.as_ref(), severities.as_ref(), first, first + len);
+        match got {
+            Some(rows) => prop_assert_eq!(rows.iter().collect::<BTreeSet<u32>>(), want),
+            None => prop_assert!(!sorted, "a file in quarry's order always has minute row ranges"),
+        }
+    }
+}

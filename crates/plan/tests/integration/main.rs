@@ -3,3 +3,4 @@
 mod common;
 mod cursor;
 mod oracle;
+mod rollups;

@@ -171,6 +171,8 @@ fn run(engine: &Engine, case: &Case) -> Result<Value, String> {
             .map(|r| project_query(&serde_json::to_value(r).expect("responses serialise"))),
         "count" => engine.count(&ctx, body).map(json!()),
         "count-ranges" => engine.count_ranges(&ctx, body).map(json!()),
+        "sparkline" => engine.sparkline(&ctx, body).map(json!()),
+        "services" => engine.services(&ctx, body).map(json!()),
         "values" => engine.values(&ctx, &params(case)).map(json!()),
         "attributes" => engine.attributes(&ctx, &params(case)).map(json!()),
         "has-logs" => Ok(serde_json::to_value(engine.has_logs(&ctx)).expect("responses serialise")),
