@@ -13,6 +13,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use quarry::{Engine, EngineStats, Format, IngestReport, TeamId};
 use quarry_testkit::{Generator, GeneratorConfig};
 
+mod serve;
+
 // Ingest allocates many small strings per record; mimalloc handles that markedly better than glibc's malloc.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -113,6 +115,22 @@ enum Command {
         /// export: write to this file instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Serve PostHog's logs API and OTLP/HTTP ingest (`/v1/logs`) over HTTP until SIGTERM or ctrl-c.
+    Serve {
+        /// Address to listen on (4318 is OTLP/HTTP's port, so SDKs find it by default).
+        #[arg(long, default_value = "127.0.0.1:4318")]
+        listen: std::net::SocketAddr,
+        /// `TOKEN=TEAM`: a token and the team it reads and writes (repeatable). Without any token the server
+        /// is open, which is allowed only on a loopback address.
+        #[arg(long = "token")]
+        tokens: Vec<String>,
+        /// A file of `TOKEN=TEAM` lines (`#` comments).
+        #[arg(long)]
+        tokens_file: Option<PathBuf>,
+        /// Largest request body in bytes (413 above).
+        #[arg(long, default_value_t = 32 << 20)]
+        max_body_bytes: usize,
     },
     /// The main job for now: generate logs, ingest them into a fresh data directory, print stats.
     Demo {
@@ -271,6 +289,20 @@ fn main() -> Result<()> {
             };
             logs(&cli.data, team, request)?;
         }
+        Command::Serve {
+            listen,
+            tokens,
+            tokens_file,
+            max_body_bytes,
+        } => serve::serve(
+            &cli.data,
+            serve::ServeArgs {
+                listen,
+                tokens,
+                tokens_file,
+                max_body_bytes,
+            },
+        )?,
         Command::Demo { rows, seed } => demo(&cli.data, team, rows, seed)?,
     }
     Ok(())

@@ -42,7 +42,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 mod read;
-pub use read::{DEFAULT_EXPORT_ROWS, MAX_EXPORT_ROWS};
+pub use read::{DEFAULT_EXPORT_ROWS, MAX_EXPORT_ROWS, PreparedExport};
 
 pub use quarry_api as api;
 use quarry_core::Stamper;

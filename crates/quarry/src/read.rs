@@ -130,7 +130,13 @@ impl Engine {
         body: &Value,
         out: W,
     ) -> Result<ExportReport> {
-        let q = parse_envelope(body, Endpoint::Export)?;
+        self.prepare_export(ctx, body)?.write(out)
+    }
+
+    /// Validates an export request without running it, for callers that must announce the file (its name and
+    /// format) before the first byte, such as an HTTP response's headers. [`PreparedExport::write`] runs it.
+    pub fn prepare_export(&self, ctx: &RequestContext, body: &Value) -> Result<PreparedExport> {
+        let query = parse_envelope(body, Endpoint::Export)?;
         let obj = body.as_object();
         let columns: Vec<String> = match obj.and_then(|o| o.get("columns")) {
             None | Some(Value::Null) => Vec::new(),
@@ -157,7 +163,7 @@ impl Engine {
             })?,
             Some(_) => return Err(ApiError::new("format", "expected a string").into()),
         };
-        let cap = match q.limit {
+        let cap = match query.limit {
             None => DEFAULT_EXPORT_ROWS,
             Some(l) if (l as u64) <= MAX_EXPORT_ROWS as u64 => l as usize,
             Some(l) => {
@@ -168,14 +174,55 @@ impl Engine {
                 .into());
             }
         };
-        Ok(quarry_plan::export(
-            &self.snapshot(),
-            ctx,
-            &q,
-            &columns,
+        Ok(PreparedExport {
+            engine: self.clone(),
+            ctx: *ctx,
+            filename: format!(
+                "{}.{}",
+                quarry_plan::export_filename(&query, ctx.now),
+                format.extension()
+            ),
+            query,
+            columns,
             format,
             cap,
-            self.inner.plan,
+        })
+    }
+}
+
+/// A validated export request ([`Engine::prepare_export`]).
+#[derive(Debug)]
+pub struct PreparedExport {
+    engine: Engine,
+    ctx: RequestContext,
+    query: quarry_api::LogsQuery,
+    columns: Vec<String>,
+    format: ExportFormat,
+    cap: usize,
+    filename: String,
+}
+
+impl PreparedExport {
+    /// The file's name (spec §3.9), with the format's extension.
+    pub fn filename(&self) -> &str {
+        &self.filename
+    }
+
+    /// The file's format.
+    pub fn format(&self) -> ExportFormat {
+        self.format
+    }
+
+    /// Writes the rows to `out`.
+    pub fn write<W: Write + Send>(self, out: W) -> Result<ExportReport> {
+        Ok(quarry_plan::export(
+            &self.engine.snapshot(),
+            &self.ctx,
+            &self.query,
+            &self.columns,
+            self.format,
+            self.cap,
+            self.engine.inner.plan,
             out,
         )?)
     }

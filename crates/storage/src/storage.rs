@@ -220,6 +220,8 @@ pub struct StorageStats {
     pub wal_segments: usize,
     /// Bytes of the WAL segments.
     pub wal_bytes: u64,
+    /// Memtables written to Parquet since the storage was opened.
+    pub flushes: u64,
     /// What the last open recovered.
     pub recovery: RecoveryReport,
     /// The last background error (a failed WAL write), if any.
@@ -266,6 +268,8 @@ pub struct Storage {
     catalog: Mutex<Catalog>,
     /// Serialises flushes.
     flush_lock: Mutex<()>,
+    /// Memtables written to Parquet since open.
+    flushes: std::sync::atomic::AtomicU64,
     /// Serialises compaction and retention.
     maintenance_lock: Mutex<()>,
     names: Mutex<UuidV7Generator>,
@@ -402,6 +406,7 @@ impl Storage {
             synced: Condvar::new(),
             catalog: Mutex::new(catalog),
             flush_lock: Mutex::new(()),
+            flushes: std::sync::atomic::AtomicU64::new(0),
             maintenance_lock: Mutex::new(()),
             names: Mutex::new(UuidV7Generator::new(seed)),
             options,
@@ -652,6 +657,8 @@ impl Storage {
                 st.version += 1;
             }
             report.files.extend(added);
+            self.flushes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // The segments are now redundant; one left behind is deleted at the next open.
             for id in wal::list_segments(&self.wal_dir)?
                 .into_iter()
@@ -985,6 +992,7 @@ impl Storage {
         let mut stats = StorageStats {
             version,
             memtable_rows,
+            flushes: self.flushes.load(std::sync::atomic::Ordering::Relaxed),
             recovery: self.recovery.clone(),
             last_error,
             ..StorageStats::default()
