@@ -9,71 +9,10 @@
 //! `cargo bench -p quarry-benches --bench endpoints` (1M rows), `QUARRY_BENCH_ROWS=10000000 QUARRY_BENCH_SCAN=0
 //! cargo bench -p quarry-benches --bench endpoints` (10M rows, indexed only).
 
-use std::path::PathBuf;
-
 use criterion::{Criterion, criterion_group, criterion_main};
-use quarry::{Engine, PlanOptions, RequestContext, TeamId};
-use quarry_testkit::{Generator, GeneratorConfig};
+use quarry::{PlanOptions, RequestContext, TeamId};
+use quarry_benches::{NOW, engine, rows};
 use serde_json::{Value, json};
-
-/// 2026-11-02T00:00:00Z: the end of the generated day.
-const NOW: i64 = 1_793_577_600 * 1_000_000_000;
-
-fn rows() -> u64 {
-    std::env::var("QUARRY_BENCH_ROWS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000)
-}
-
-fn data_dir(rows: u64) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target
-        .join("quarry-bench-data")
-        .join(format!("rows-{rows}"))
-}
-
-/// Opens the cached data set, building it first if needed.
-fn engine(options: PlanOptions) -> Engine {
-    let rows = rows();
-    let dir = data_dir(rows);
-    let done = dir.join("BUILT");
-    if !done.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        let engine = Engine::builder(&dir)
-            .with_background_flush(false)
-            .with_id_seed(1)
-            .open()
-            .unwrap();
-        let mut generator = Generator::new(GeneratorConfig {
-            rows,
-            ..Default::default()
-        });
-        let mut ingested = 0u64;
-        loop {
-            let batch: Vec<_> = generator.by_ref().take(100_000).collect();
-            if batch.is_empty() {
-                break;
-            }
-            ingested += batch.len() as u64;
-            engine.ingest(TeamId(1), batch).unwrap();
-            // Flush every million rows, as the default flush_rows would with the background thread on.
-            if ingested.is_multiple_of(1_000_000) {
-                engine.flush().unwrap();
-            }
-        }
-        engine.flush().unwrap();
-        drop(engine);
-        std::fs::write(&done, b"").unwrap();
-    }
-    Engine::builder(&dir)
-        .with_background_flush(false)
-        .with_plan_options(options)
-        .open()
-        .unwrap()
-}
 
 fn q(v: Value) -> Value {
     json!({ "query": v })
