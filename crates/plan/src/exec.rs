@@ -106,14 +106,18 @@ pub(crate) fn page<'s>(
         };
         for f in &hour.files {
             let pos = scanner.file_pos(f);
-            scanner.scan_file(f, &pred, &projection, &mut |r, row| {
+            let mut visit = |r: &dyn Row, row: u32| {
                 push(Hit {
                     timestamp: r.timestamp(),
                     uuid: r.uuid(),
                     file: pos,
                     row,
                 });
-            })?;
+            };
+            match edge_rows(&mut scanner, f, &pred, k, latest) {
+                Some(rows) => scanner.scan_rows(f, &pred, &projection, Some(rows), &mut visit)?,
+                None => scanner.scan_file(f, &pred, &projection, &mut visit)?,
+            }
         }
         scanner.scan_mem(&hour.mem, &pred, &mut |r| {
             let i = mem_rows.len();
@@ -186,6 +190,87 @@ pub(crate) fn page<'s>(
         next_cursor,
         scanner,
     })
+}
+
+/// The rows of `file` that can hold its `k` first matches from the sort edge (the newest for `latest`), when
+/// only time, service, severity and the cursor constrain rows: the minutes walked from that edge until they hold
+/// `k` matching rows by the minute rollup, located by [`quarry_index::FileIndex::rows_in_minutes`]. Listing the
+/// newest 100 rows of an hour of a million then reads a few hundred rows, not the hour. `None`: read the file
+/// (other filters, indexes off, or a sidecar that cannot tell).
+fn edge_rows(
+    scanner: &mut Scanner<'_>,
+    file: &DataFile,
+    pred: &Predicate,
+    k: usize,
+    latest: bool,
+) -> Option<quarry_index::RoaringBitmap> {
+    if !scanner.options.use_index
+        || pred.fingerprint.is_some()
+        || pred.search.is_some()
+        || pred.filter.is_some()
+        || pred.live_checkpoint.is_some()
+    {
+        return None;
+    }
+    let index = match file.postings() {
+        Ok(index) => index,
+        Err(_) => {
+            scanner.stats.sidecars_unreadable += 1;
+            return None;
+        }
+    };
+    // The effective bounds: the range, cut by the cursor. The cursor's own minute is never counted whole: rows
+    // at the cursor's instant are kept or dropped by uuid.
+    let (mut start, mut end) = (pred.range.start, pred.range.end);
+    let cursor_minute = pred.cursor.as_ref().map(|(c, _)| {
+        if latest {
+            end = end.min(c.timestamp.saturating_add(1));
+        } else {
+            start = start.max(c.timestamp);
+        }
+        c.timestamp.div_euclid(NANOS_PER_MINUTE)
+    });
+    if start >= end {
+        return Some(quarry_index::RoaringBitmap::new());
+    }
+    let (services, severities) = (pred.services.as_ref(), pred.severities.as_ref());
+    let first = start.div_euclid(NANOS_PER_MINUTE);
+    let last = (end - 1).div_euclid(NANOS_PER_MINUTE);
+    let mut per_minute: BTreeMap<i64, u64> = BTreeMap::new();
+    for (_, m) in index.minutes_of(services, severities) {
+        if (first..=last).contains(&m.minute) {
+            *per_minute.entry(m.minute).or_default() += m.count;
+        }
+    }
+    let whole = |m: i64| {
+        m.saturating_mul(NANOS_PER_MINUTE) >= start
+            && (m + 1).saturating_mul(NANOS_PER_MINUTE) <= end
+            && cursor_minute != Some(m)
+    };
+    let (mut lo, mut hi) = (first, last);
+    let mut held = 0u64;
+    let walk: Box<dyn Iterator<Item = (&i64, &u64)>> = if latest {
+        Box::new(per_minute.iter().rev())
+    } else {
+        Box::new(per_minute.iter())
+    };
+    for (&m, &n) in walk {
+        if latest {
+            lo = m;
+        } else {
+            hi = m;
+        }
+        if whole(m) {
+            held += n;
+        }
+        if held >= k as u64 {
+            break;
+        }
+    }
+    if per_minute.is_empty() {
+        return Some(quarry_index::RoaringBitmap::new());
+    }
+    index.rows_in_minutes(services, severities, lo, hi)
 }
 
 /// `POST logs/query` (spec §3.1).
@@ -904,8 +989,49 @@ pub(crate) fn for_each_page(
     Ok(done)
 }
 
-/// Rows and bytes per (bucket start, service, severity).
-type BucketCounts = HashMap<(i64, String, Severity), (u64, u64)>;
+/// Rows and bytes per (bucket start, service, severity). Service names are interned once per request, so adding
+/// a row or a rollup entry allocates nothing once its service was seen.
+#[derive(Debug, Default)]
+struct BucketCounts {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+    cells: HashMap<(i64, u32, Severity), (u64, u64)>,
+}
+
+impl BucketCounts {
+    fn add(&mut self, bucket: i64, service: &str, severity: Severity, rows: u64, bytes: u64) {
+        let id = match self.ids.get(service) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                self.names.push(service.to_owned());
+                self.ids.insert(service.to_owned(), id);
+                id
+            }
+        };
+        let e = self.cells.entry((bucket, id, severity)).or_default();
+        e.0 += rows;
+        e.1 += bytes;
+    }
+
+    /// Adds everything of `other`.
+    fn merge(&mut self, other: BucketCounts) {
+        for ((b, id, sev), (c, by)) in other.cells {
+            self.add(b, &other.names[id as usize], sev, c, by);
+        }
+    }
+
+    /// (bucket, service, severity, rows, bytes) of every cell.
+    fn iter(&self) -> impl Iterator<Item = (i64, &str, Severity, u64, u64)> + '_ {
+        self.cells
+            .iter()
+            .map(|(&(b, id, sev), &(c, by))| (b, self.names[id as usize].as_str(), sev, c, by))
+    }
+
+    fn rows(&self) -> u64 {
+        self.cells.values().map(|c| c.0).sum()
+    }
+}
 
 /// Rows and bytes per (bucket, service, severity) of the matching rows of `pred.range`: whole files inside the
 /// range from their per-minute rollups when the buckets are whole minutes and the filters are time, service and
@@ -917,29 +1043,9 @@ fn bucket_counts(
     interval: quarry_agg::Interval,
     service_search: Option<&str>,
 ) -> Result<BucketCounts> {
-    let mut out: BucketCounts = HashMap::new();
-    let needle = service_search.map(str::to_lowercase);
-    let mut scratch = Vec::new();
-    let mut keep = |service: &str| {
-        needle
-            .as_deref()
-            .is_none_or(|n| contains_ci(service, n, &mut scratch))
-    };
+    let mut out = BucketCounts::default();
     let rollups = scanner.options.use_rollups && interval.nanos() % NANOS_PER_MINUTE == 0;
-    let mut from_rollups: BucketCounts = HashMap::new();
-    let add = |map: &mut BucketCounts, b: i64, s: &str, sev, c, by| match map.get_mut(&(
-        b,
-        s.to_owned(),
-        sev,
-    )) {
-        Some(e) => {
-            e.0 += c;
-            e.1 += by;
-        }
-        None => {
-            map.insert((b, s.to_owned(), sev), (c, by));
-        }
-    };
+    let mut from_rollups = BucketCounts::default();
     count_rows(
         scanner,
         pred,
@@ -950,8 +1056,7 @@ fn bucket_counts(
         ],
         &mut |r| {
             let sev = Severity::from_canonical(r.severity_text()).unwrap_or(Severity::Unknown);
-            add(
-                &mut out,
+            out.add(
                 interval.bucket_start(r.timestamp()),
                 r.service_name(),
                 sev,
@@ -967,8 +1072,7 @@ fn bucket_counts(
                 if window.is_some_and(|(first, end)| !(first..end).contains(&m.minute)) {
                     continue;
                 }
-                add(
-                    &mut from_rollups,
+                from_rollups.add(
                     interval.bucket_start(m.minute * NANOS_PER_MINUTE),
                     service,
                     m.severity,
@@ -980,10 +1084,17 @@ fn bucket_counts(
         },
         "rollup",
     )?;
-    for ((b, s, sev), (c, by)) in from_rollups {
-        add(&mut out, b, &s, sev, c, by);
+    out.merge(from_rollups);
+    if let Some(search) = service_search {
+        let needle = search.to_lowercase();
+        let mut scratch = Vec::new();
+        let keep: Vec<bool> = out
+            .names
+            .iter()
+            .map(|s| contains_ci(s, &needle, &mut scratch))
+            .collect();
+        out.cells.retain(|(_, id, _), _| keep[*id as usize]);
     }
-    out.retain(|(_, s, _), _| keep(s));
     Ok(out)
 }
 
@@ -1017,9 +1128,9 @@ pub fn sparkline(
         },
         limit: 1000,
     };
-    let parts = counts.iter().map(|((b, s, sev), (c, by))| {
+    let parts = counts.iter().map(|(b, s, sev, c, by)| {
         let v: &str = if by_service { s } else { sev.as_str() };
-        (*b, v, *c, *by)
+        (b, v, c, by)
     });
     let key = if by_service { "service" } else { "severity" };
     let points: Vec<Map<String, Value>> = quarry_agg::sparkline(input, parts)
@@ -1033,7 +1144,7 @@ pub fn sparkline(
             m
         })
         .collect();
-    scanner.stats.rows_matched = counts.values().map(|c| c.0).sum();
+    scanner.stats.rows_matched = counts.rows();
     Ok(SparklineResponse {
         points,
         quarry_stats: q.explain.then(|| finish(scanner, started)),
@@ -1063,28 +1174,31 @@ pub fn services(
         q.service_name_search.as_deref(),
     )?;
     let overview = quarry_agg::services(
-        counts
-            .iter()
-            .map(|((_, s, sev), (c, _))| (s.as_str(), *sev, *c)),
+        counts.iter().map(|(_, s, sev, c, _)| (s, sev, c)),
         MAX_SERVICES,
     );
-    let label = |s: &str| {
-        if s.is_empty() {
-            quarry_agg::NO_SERVICE.to_owned()
-        } else {
-            s.to_owned()
-        }
-    };
     let returned: BTreeSet<&str> = overview
         .services
         .iter()
         .map(|s| s.service_name.as_str())
         .collect();
-    let mut spark: BTreeMap<(i64, String), u64> = BTreeMap::new();
-    for ((b, s, _), (c, _)) in &counts {
-        let l = label(s);
-        if returned.contains(l.as_str()) {
-            *spark.entry((*b, l)).or_default() += c;
+    // Each service's label once (the kernel names the empty service), if the service is returned.
+    let labels: Vec<Option<&str>> = counts
+        .names
+        .iter()
+        .map(|s| {
+            let label = if s.is_empty() {
+                quarry_agg::NO_SERVICE
+            } else {
+                s.as_str()
+            };
+            returned.contains(label).then_some(label)
+        })
+        .collect();
+    let mut spark: BTreeMap<(i64, &str), u64> = BTreeMap::new();
+    for (&(b, id, _), &(c, _)) in &counts.cells {
+        if let Some(label) = labels[id as usize] {
+            *spark.entry((b, label)).or_default() += c;
         }
     }
     let sparkline = spark
@@ -1093,11 +1207,11 @@ pub fn services(
         .take(10_000)
         .map(|((t, service_name), count)| ServiceSparkPoint {
             time: format_iso_micros(t),
-            service_name,
+            service_name: service_name.to_owned(),
             count,
         })
         .collect();
-    scanner.stats.rows_matched = counts.values().map(|c| c.0).sum();
+    scanner.stats.rows_matched = counts.rows();
     Ok(ServicesResponse {
         services: overview
             .services

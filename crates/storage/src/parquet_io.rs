@@ -1,7 +1,7 @@
 //! Writing and reading quarry's Parquet files.
 //!
 //! A file holds the rows of one [`Partition`] sorted by (`service_name`, `severity_text`, `timestamp`, `uuid`),
-//! zstd-compressed, with page-level statistics and the page index, and row groups of at most
+//! zstd-compressed, in data pages of at most 2,048 rows with page-level statistics and the page index, and row groups of at most
 //! [`StorageOptions::row_group_rows`](crate::StorageOptions::row_group_rows) rows whose sizes the sidecar records.
 //! The sort order is declared in the file's `sorting_columns` metadata.
 
@@ -57,12 +57,19 @@ pub(crate) struct WrittenFile {
     pub(crate) max_timestamp: i64,
 }
 
+/// Rows per data page at most (checked every write batch of 1,024 rows).
+const PAGE_ROWS: usize = 2_048;
+
 fn writer_properties(row_group_rows: usize) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("level 3 is valid"),
         ))
         .set_statistics_enabled(EnabledStatistics::Page)
+        // Small pages: reads select a few rows per (service, severity) run (the newest minutes of a list, the edge
+        // minutes of a histogram, the rows of a page being fetched), and each selected row costs the decoding of
+        // its whole page. At the default of 20,000 rows a page of bodies is megabytes.
+        .set_data_page_row_count_limit(PAGE_ROWS)
         .set_max_row_group_row_count(Some(row_group_rows))
         .set_sorting_columns(Some(
             [0, 1, 2, 4]
