@@ -991,16 +991,18 @@ pub(crate) fn for_each_page(
 
 /// Rows and bytes per (bucket start, service, severity). Service names are interned once per request, so adding
 /// a row or a rollup entry allocates nothing once its service was seen.
+/// (The keys are small integers: FxHash, not SipHash, which was half the time of a 24-hour sparkline.)
 #[derive(Debug, Default)]
 struct BucketCounts {
     names: Vec<String>,
-    ids: HashMap<String, u32>,
-    cells: HashMap<(i64, u32, Severity), (u64, u64)>,
+    ids: rustc_hash::FxHashMap<String, u32>,
+    cells: rustc_hash::FxHashMap<(i64, u32, Severity), (u64, u64)>,
 }
 
 impl BucketCounts {
-    fn add(&mut self, bucket: i64, service: &str, severity: Severity, rows: u64, bytes: u64) {
-        let id = match self.ids.get(service) {
+    /// The id of `service`, added if new.
+    fn intern(&mut self, service: &str) -> u32 {
+        match self.ids.get(service) {
             Some(&id) => id,
             None => {
                 let id = self.names.len() as u32;
@@ -1008,7 +1010,15 @@ impl BucketCounts {
                 self.ids.insert(service.to_owned(), id);
                 id
             }
-        };
+        }
+    }
+
+    fn add(&mut self, bucket: i64, service: &str, severity: Severity, rows: u64, bytes: u64) {
+        let id = self.intern(service);
+        self.add_id(bucket, id, severity, rows, bytes);
+    }
+
+    fn add_id(&mut self, bucket: i64, id: u32, severity: Severity, rows: u64, bytes: u64) {
         let e = self.cells.entry((bucket, id, severity)).or_default();
         e.0 += rows;
         e.1 += bytes;
@@ -1068,13 +1078,19 @@ fn bucket_counts(
             if !rollups {
                 return false;
             }
-            for (service, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
+            // The file's service numbers to this request's, once per file rather than once per entry.
+            let ids: Vec<u32> = index
+                .services
+                .iter()
+                .map(|(name, _)| from_rollups.intern(name))
+                .collect();
+            for (_, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
                 if window.is_some_and(|(first, end)| !(first..end).contains(&m.minute)) {
                     continue;
                 }
-                from_rollups.add(
+                from_rollups.add_id(
                     interval.bucket_start(m.minute * NANOS_PER_MINUTE),
-                    service,
+                    ids[m.service as usize],
                     m.severity,
                     m.count,
                     m.bytes,
