@@ -433,8 +433,27 @@ fn custom_value(rec: &LogRecord, c: &CustomColumn) -> Value {
 /// sidecar's minute rollup may answer; `None` means the whole file (it lies inside the range).
 type MinuteWindow = Option<(i64, i64)>;
 
-/// Counts matching rows of `range`, calling `on_row` for each (with its timestamp), except where a file's
-/// sidecar answers instead: `on_index` receives the sidecar and the part of the file it should count (see
+/// A partial result of [`count_rows`]: one per file, computed in parallel, merged in file order.
+trait Partial: Default + Send {
+    fn merge(&mut self, other: Self);
+}
+
+impl Partial for u64 {
+    fn merge(&mut self, other: u64) {
+        *self += other;
+    }
+}
+
+impl Partial for BTreeMap<i64, u64> {
+    fn merge(&mut self, other: Self) {
+        for (k, n) in other {
+            *self.entry(k).or_default() += n;
+        }
+    }
+}
+
+/// Counts matching rows of `range` into a [`Partial`]: `on_row` adds a row, except where a file's sidecar
+/// answers instead: `on_index` receives the sidecar and the part of the file it should count (see
 /// [`MinuteWindow`]) and returns whether it did.
 ///
 /// When the filters are only time, service and severity, a file inside the range is answered by its sidecar
@@ -442,61 +461,79 @@ type MinuteWindow = Option<(i64, i64)>;
 /// of the (at most two) partial minutes at the range's ends, located through [`quarry_index::FileIndex::
 /// rows_in_minutes`]; when the sidecar may not answer (buckets finer than a minute, rollups off), only the rows
 /// of the range's minutes are read. Every row read is still tested against the full predicate.
-fn count_rows(
+///
+/// Files are independent, so they are counted on rayon's pool, each into its own partial result and its own
+/// `quarry_stats`, merged afterwards; the memtable is counted last, on the caller's thread.
+fn count_rows<A: Partial>(
     scanner: &mut Scanner<'_>,
     pred: &Predicate,
     extra: &[&'static str],
-    on_row: &mut dyn FnMut(&dyn Row),
-    on_index: &mut dyn FnMut(&quarry_index::FileIndex, MinuteWindow) -> bool,
+    on_row: &(dyn Fn(&mut A, &dyn Row) + Sync),
+    on_index: &(dyn Fn(&mut A, &quarry_index::FileIndex, MinuteWindow) -> bool + Sync),
     index_path: &'static str,
-) -> Result<()> {
+) -> Result<A> {
+    use rayon::prelude::*;
     let mut projection = BTreeSet::new();
     pred.columns(&mut projection);
     projection.extend(extra.iter().copied());
     let hours = scanner.hours(pred.range);
+    let files: Vec<&Arc<DataFile>> = hours.iter().flat_map(|h| h.files.iter().copied()).collect();
     let sidecar_ok = pred.only_time_service_severity() && scanner.options.use_index;
-    for hour in &hours {
-        for f in &hour.files {
-            if sidecar_ok {
-                match f.postings() {
-                    Ok(index) => {
-                        let covered = pred
-                            .range
-                            .covers_closed(f.meta.min_timestamp, f.meta.max_timestamp);
-                        if covered && on_index(&index, None) {
-                            scanner.stats.files_from_index += 1;
-                            scanner.used.insert(index_path);
-                            continue;
-                        }
-                        if !covered {
-                            let rows = cut_file_rows(scanner, &index, pred, on_index);
-                            if let Some((rows, answered)) = rows {
-                                if answered {
-                                    scanner.stats.files_from_index += 1;
-                                    scanner.used.insert(index_path);
-                                }
-                                if !rows.is_empty() {
-                                    scanner.used.insert("index");
-                                    scanner.scan_rows(
-                                        f,
-                                        pred,
-                                        &projection,
-                                        Some(rows),
-                                        &mut |r, _| on_row(r),
-                                    )?;
-                                }
-                                continue;
+    let (snapshot, team, options) = (scanner.snapshot, scanner.team, scanner.options);
+    let per_file = |f: &Arc<DataFile>| -> Result<(A, Scanner<'_>)> {
+        let mut sub = Scanner::new(snapshot, team, options);
+        let mut acc = A::default();
+        if sidecar_ok {
+            match f.postings() {
+                Ok(index) => {
+                    let covered = pred
+                        .range
+                        .covers_closed(f.meta.min_timestamp, f.meta.max_timestamp);
+                    if covered && on_index(&mut acc, &index, None) {
+                        sub.stats.files_from_index += 1;
+                        sub.used.insert(index_path);
+                        return Ok((acc, sub));
+                    }
+                    if !covered {
+                        let rows = cut_file_rows(&sub, &index, pred, &mut |index, window| {
+                            on_index(&mut acc, index, window)
+                        });
+                        if let Some((rows, answered)) = rows {
+                            if answered {
+                                sub.stats.files_from_index += 1;
+                                sub.used.insert(index_path);
                             }
+                            if !rows.is_empty() {
+                                sub.used.insert("index");
+                                sub.scan_rows(f, pred, &projection, Some(rows), &mut |r, _| {
+                                    on_row(&mut acc, r)
+                                })?;
+                            }
+                            return Ok((acc, sub));
                         }
                     }
-                    Err(_) => scanner.stats.sidecars_unreadable += 1,
                 }
+                Err(_) => sub.stats.sidecars_unreadable += 1,
             }
-            scanner.scan_file(f, pred, &projection, &mut |r, _| on_row(r))?;
         }
-        scanner.scan_mem(&hour.mem, pred, &mut |r| on_row(r));
+        sub.scan_file(f, pred, &projection, &mut |r, _| on_row(&mut acc, r))?;
+        Ok((acc, sub))
+    };
+    let partials: Vec<Result<(A, Scanner<'_>)>> = if files.len() > 1 {
+        files.par_iter().map(|f| per_file(f)).collect()
+    } else {
+        files.iter().map(|f| per_file(f)).collect()
+    };
+    let mut out = A::default();
+    for partial in partials {
+        let (acc, sub) = partial?;
+        out.merge(acc);
+        scanner.absorb(sub);
     }
-    Ok(())
+    for hour in &hours {
+        scanner.scan_mem(&hour.mem, pred, &mut |r| on_row(&mut out, r));
+    }
+    Ok(out)
 }
 
 /// For a file that `pred.range` cuts: the rows still to read, and whether `on_index` counted the minutes
@@ -555,15 +592,13 @@ pub fn count(
     let range = q.time_range(ctx.now)?;
     let pred = query_predicate(q, range, false);
     let mut scanner = Scanner::new(snapshot, ctx.team, options);
-    let mut n = 0u64;
-    let mut from_index = 0u64;
-    count_rows(
+    let n: u64 = count_rows(
         &mut scanner,
         &pred,
         &[],
-        &mut |_| n += 1,
-        &mut |index, window| {
-            from_index += match window {
+        &|n, _| *n += 1,
+        &|n, index, window| {
+            *n += match window {
                 None => index_count(index, &pred),
                 Some((first, end)) => index
                     .minutes_of(pred.services.as_ref(), pred.severities.as_ref())
@@ -575,9 +610,9 @@ pub fn count(
         },
         "index",
     )?;
-    scanner.stats.rows_matched = n + from_index;
+    scanner.stats.rows_matched = n;
     Ok(CountResponse {
-        count: n + from_index,
+        count: n,
         quarry_stats: q.explain.then(|| finish(scanner, started)),
     })
 }
@@ -595,21 +630,19 @@ pub fn count_ranges(
     let interval = quarry_agg::pick_interval(range.len_nanos(), q.target_buckets);
     let pred = query_predicate(q, range, false);
     let mut scanner = Scanner::new(snapshot, ctx.team, options);
-    let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
     // Minute rollups answer a file inside the range when buckets are whole minutes (every candidate width of a
     // minute or more is a multiple of 60 s, and buckets are epoch-aligned, so a minute never straddles two).
     let rollups = options.use_rollups && interval.nanos() % NANOS_PER_MINUTE == 0;
-    let mut from_rollups = BTreeMap::new();
-    count_rows(
+    let buckets: BTreeMap<i64, u64> = count_rows(
         &mut scanner,
         &pred,
         &[],
-        &mut |r| {
+        &|buckets: &mut BTreeMap<i64, u64>, r| {
             *buckets
                 .entry(interval.bucket_start(r.timestamp()))
                 .or_default() += 1
         },
-        &mut |index, window| {
+        &|buckets, index, window| {
             if !rollups {
                 return false;
             }
@@ -617,17 +650,14 @@ pub fn count_ranges(
                 if window.is_some_and(|(first, end)| !(first..end).contains(&m.minute)) {
                     continue;
                 }
-                *from_rollups
+                *buckets
                     .entry(interval.bucket_start(m.minute * NANOS_PER_MINUTE))
-                    .or_insert(0u64) += m.count;
+                    .or_default() += m.count;
             }
             true
         },
         "rollup",
     )?;
-    for (b, n) in from_rollups {
-        *buckets.entry(b).or_default() += n;
-    }
     let ranges: Vec<CountRange> = buckets
         .into_iter()
         .filter(|(_, n)| *n > 0)
@@ -1024,13 +1054,6 @@ impl BucketCounts {
         e.1 += bytes;
     }
 
-    /// Adds everything of `other`.
-    fn merge(&mut self, other: BucketCounts) {
-        for ((b, id, sev), (c, by)) in other.cells {
-            self.add(b, &other.names[id as usize], sev, c, by);
-        }
-    }
-
     /// (bucket, service, severity, rows, bytes) of every cell.
     fn iter(&self) -> impl Iterator<Item = (i64, &str, Severity, u64, u64)> + '_ {
         self.cells
@@ -1040,6 +1063,16 @@ impl BucketCounts {
 
     fn rows(&self) -> u64 {
         self.cells.values().map(|c| c.0).sum()
+    }
+}
+
+impl Partial for BucketCounts {
+    fn merge(&mut self, other: BucketCounts) {
+        // Renumber `other`'s services once, then add its cells.
+        let ids: Vec<u32> = other.names.iter().map(|n| self.intern(n)).collect();
+        for ((b, id, sev), (c, by)) in other.cells {
+            self.add_id(b, ids[id as usize], sev, c, by);
+        }
     }
 }
 
@@ -1053,10 +1086,8 @@ fn bucket_counts(
     interval: quarry_agg::Interval,
     service_search: Option<&str>,
 ) -> Result<BucketCounts> {
-    let mut out = BucketCounts::default();
     let rollups = scanner.options.use_rollups && interval.nanos() % NANOS_PER_MINUTE == 0;
-    let mut from_rollups = BucketCounts::default();
-    count_rows(
+    let mut out: BucketCounts = count_rows(
         scanner,
         pred,
         &[
@@ -1064,7 +1095,7 @@ fn bucket_counts(
             columns::SEVERITY_TEXT,
             columns::BYTES_UNCOMPRESSED,
         ],
-        &mut |r| {
+        &|out: &mut BucketCounts, r| {
             let sev = Severity::from_canonical(r.severity_text()).unwrap_or(Severity::Unknown);
             out.add(
                 interval.bucket_start(r.timestamp()),
@@ -1074,7 +1105,7 @@ fn bucket_counts(
                 r.bytes_uncompressed(),
             );
         },
-        &mut |index, window| {
+        &|out, index, window| {
             if !rollups {
                 return false;
             }
@@ -1082,13 +1113,13 @@ fn bucket_counts(
             let ids: Vec<u32> = index
                 .services
                 .iter()
-                .map(|(name, _)| from_rollups.intern(name))
+                .map(|(name, _)| out.intern(name))
                 .collect();
             for (_, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
                 if window.is_some_and(|(first, end)| !(first..end).contains(&m.minute)) {
                     continue;
                 }
-                from_rollups.add_id(
+                out.add_id(
                     interval.bucket_start(m.minute * NANOS_PER_MINUTE),
                     ids[m.service as usize],
                     m.severity,
@@ -1100,7 +1131,6 @@ fn bucket_counts(
         },
         "rollup",
     )?;
-    out.merge(from_rollups);
     if let Some(search) = service_search {
         let needle = search.to_lowercase();
         let mut scratch = Vec::new();

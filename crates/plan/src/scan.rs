@@ -61,6 +61,19 @@ impl<'s> Scanner<'s> {
         }
     }
 
+    /// Adds the statistics and paths of a scanner that read part of the same request (on another thread).
+    pub(crate) fn absorb(&mut self, other: Scanner<'_>) {
+        let (s, o) = (&mut self.stats, other.stats);
+        s.files_read += o.files_read;
+        s.row_groups_read += o.row_groups_read;
+        s.rows_scanned += o.rows_scanned;
+        s.bytes_read += o.bytes_read;
+        s.memtable_rows += o.memtable_rows;
+        s.files_from_index += o.files_from_index;
+        s.sidecars_unreadable += o.sidecars_unreadable;
+        self.used.extend(other.used);
+    }
+
     /// The team's files and memtable rows that may hold rows of `range`, by partition hour, ascending.
     pub(crate) fn hours(&mut self, range: TimeRange) -> Vec<Hour<'s>> {
         let mut hours: std::collections::BTreeMap<i64, Hour<'s>> =

@@ -73,13 +73,15 @@ async fn run(
     let limit = state.config.max_decompressed_bytes;
     let engine = state.engine.clone();
     let report = tokio::task::spawn_blocking(move || {
-        let input = if gzipped {
-            gunzip(&body, limit)?
+        let inflated;
+        let input: &[u8] = if gzipped {
+            inflated = gunzip(&body, limit)?;
+            &inflated
         } else {
-            body.to_vec()
+            &body
         };
         engine
-            .ingest_bytes(team, format, &input)
+            .ingest_bytes(team, format, input)
             .map_err(|e| HttpError::from_engine("otlp ingest", e))
     })
     .await
