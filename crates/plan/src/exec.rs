@@ -462,8 +462,11 @@ impl Partial for BTreeMap<i64, u64> {
 /// rows_in_minutes`]; when the sidecar may not answer (buckets finer than a minute, rollups off), only the rows
 /// of the range's minutes are read. Every row read is still tested against the full predicate.
 ///
-/// Files are independent, so they are counted on rayon's pool, each into its own partial result and its own
-/// `quarry_stats`, merged afterwards; the memtable is counted last, on the caller's thread.
+/// Files are independent, so they are counted on rayon's pool when there is per-file work worth a thread hop
+/// (rows to read, or minute rollups to fold), each into its own partial result and its own `quarry_stats`,
+/// merged afterwards; the memtable is counted last, on the caller's thread. A count that only adds bitmap
+/// cardinalities stays on the caller's thread: the hop would cost more than the work (3 µs against 28 µs over
+/// 33 files).
 fn count_rows<A: Partial>(
     scanner: &mut Scanner<'_>,
     pred: &Predicate,
@@ -471,6 +474,7 @@ fn count_rows<A: Partial>(
     on_row: &(dyn Fn(&mut A, &dyn Row) + Sync),
     on_index: &(dyn Fn(&mut A, &quarry_index::FileIndex, MinuteWindow) -> bool + Sync),
     index_path: &'static str,
+    parallel: bool,
 ) -> Result<A> {
     use rayon::prelude::*;
     let mut projection = BTreeSet::new();
@@ -519,7 +523,7 @@ fn count_rows<A: Partial>(
         sub.scan_file(f, pred, &projection, &mut |r, _| on_row(&mut acc, r))?;
         Ok((acc, sub))
     };
-    let partials: Vec<Result<(A, Scanner<'_>)>> = if files.len() > 1 {
+    let partials: Vec<Result<(A, Scanner<'_>)>> = if parallel && files.len() > 1 {
         files.par_iter().map(|f| per_file(f)).collect()
     } else {
         files.iter().map(|f| per_file(f)).collect()
@@ -609,6 +613,7 @@ pub fn count(
             true
         },
         "index",
+        !pred.only_time_service_severity(),
     )?;
     scanner.stats.rows_matched = n;
     Ok(CountResponse {
@@ -657,6 +662,7 @@ pub fn count_ranges(
             true
         },
         "rollup",
+        true,
     )?;
     let ranges: Vec<CountRange> = buckets
         .into_iter()
@@ -1130,6 +1136,7 @@ fn bucket_counts(
             true
         },
         "rollup",
+        true,
     )?;
     if let Some(search) = service_search {
         let needle = search.to_lowercase();
