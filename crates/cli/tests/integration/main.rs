@@ -424,3 +424,27 @@ fn logs_bad_requests_name_the_field() {
     let out = quarry(&["--data", s(&d), "logs", "count", "--now", "tomorrow"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--now"));
 }
+
+#[test]
+fn serve_refuses_an_open_server_beyond_loopback_and_bad_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let out = quarry(&["--data", s(&data), "serve", "--listen", "0.0.0.0:0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refusing to serve without tokens on a non-loopback address"),
+        "{err}"
+    );
+    let out = quarry(&["--data", s(&data), "serve", "--token", "no-team-here"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--token #1: expected TOKEN=TEAM"), "{err}");
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "# comment\n\nphc_a=1\nphc_b=two\n").unwrap();
+    let out = quarry(&["--data", s(&data), "serve", "--tokens-file", s(&tokens)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("on line 4 of"), "{err}");
+    assert!(err.contains("team \"two\" is not a number"), "{err}");
+}
