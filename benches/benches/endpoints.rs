@@ -155,6 +155,14 @@ fn endpoints(c: &mut Criterion) {
             });
         }
         g.bench_function("has_logs", |b| b.iter(|| engine.has_logs(&ctx).has_logs));
+        // Export: the default cap of 10,000 rows, newest first, as CSV and as Parquet (into a sink: the cost is
+        // the query walk and the encoding, not the disk).
+        for (name, format) in [("export_10k_csv", "csv"), ("export_10k_parquet", "parquet")] {
+            let body = json!({"query": {"dateRange": day}, "format": format});
+            g.bench_function(name, |b| {
+                b.iter(|| engine.export(&ctx, &body, std::io::sink()).unwrap().rows)
+            });
+        }
         g.finish();
     }
 }

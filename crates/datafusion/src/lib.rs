@@ -11,7 +11,11 @@
 //!   team's files whose catalog bounds overlap it are scanned, and memtable rows outside it are not copied.
 //! * **Service and severity**: conjuncts `service_name = 'x'` / `IN (...)` and `severity_text = 'x'` / `IN (...)`
 //!   select rows through each file's sidecar bitmaps, handed to DataFusion's Parquet reader as a file-level
-//!   `RowSelection` (a [`ParquetRowSelection`] extension); files without a selected row are not opened.
+//!   `RowSelection` (a [`ParquetRowSelection`] extension, which DataFusion's Parquet opener splits into the file's
+//!   `ParquetAccessPlan`: row groups without a selected row are skipped, the others read only the selected rows);
+//!   files without a selected row are not opened.
+//! * **Limit**: a limit DataFusion pushes into the scan (only when no filter stays above it) stops each input
+//!   after that many rows.
 //!
 //! Every filter is reported as [`TableProviderFilterPushDown::Inexact`]: the pruning only removes rows that cannot
 //! match, and DataFusion applies the filters to what remains, so an expression this crate does not understand is
@@ -259,7 +263,7 @@ impl TableProvider for LogsTable {
         _state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
-        _limit: Option<usize>,
+        limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let schema = self.schema();
         let pruning = Pruning::from_filters(filters);
@@ -292,6 +296,9 @@ impl TableProvider for LogsTable {
             let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), source)
                 .with_projection_indices(projection.cloned())?
                 .with_file_group(FileGroup::new(files))
+                // DataFusion hands a limit to the scan only when nothing above it filters (an Inexact filter
+                // stays above the scan and keeps the limit there), so stopping after `limit` rows is safe.
+                .with_limit(limit)
                 .build();
             plans.push(DataSourceExec::from_data_source(config));
         }
@@ -304,6 +311,7 @@ impl TableProvider for LogsTable {
             .filter(|b| b.team == self.team)
             .flat_map(|b| b.records.iter())
             .filter(|r| pruning.range.contains(r.timestamp))
+            .take(limit.unwrap_or(usize::MAX))
             .collect();
         if !mem.is_empty() {
             let batch = quarry_core::schema::records_to_batch(&mem)?;

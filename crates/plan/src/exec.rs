@@ -283,7 +283,7 @@ pub fn query(
     let started = Instant::now();
     let requested = q.requested_limit();
     let page = page(snapshot, ctx, q, requested, options)?;
-    let checkpoint = live_checkpoint(snapshot, ctx);
+    let checkpoint = live_checkpoint(snapshot);
     let results = page
         .records
         .iter()
@@ -324,15 +324,11 @@ fn finish(mut scanner: Scanner<'_>, started: Instant) -> quarry_api::response::Q
     scanner.stats
 }
 
-/// The live-tail checkpoint (spec §3.1): the newest observation time among the team's memtable rows, i.e. the
-/// newest row that became visible; `None` when the memtable holds no row of the team.
-fn live_checkpoint(snapshot: &Snapshot, ctx: &Context) -> Option<String> {
+/// The live-tail checkpoint (spec §3.1): the snapshot's ingest watermark, the newest observation time of any
+/// visible row (see `Snapshot::observed_through`), whether that row is in the memtable or already flushed.
+fn live_checkpoint(snapshot: &Snapshot) -> Option<String> {
     snapshot
-        .memtable()
-        .iter()
-        .filter(|b| b.team == ctx.team)
-        .flat_map(|b| b.records.iter().map(|r| r.observed_timestamp))
-        .max()
+        .observed_through()
         .map(quarry_core::time::format_iso)
 }
 

@@ -11,7 +11,9 @@
 //!       rows INTEGER, bytes INTEGER, index_bytes INTEGER, raw_bytes INTEGER,
 //!       checksum INTEGER,                                     -- CRC-32 of the Parquet file
 //!       created_at INTEGER)                                   -- nanoseconds, from the engine's clock
-//! meta(key TEXT PRIMARY KEY, value INTEGER)                   -- 'wal_flushed_through', 'version'
+//! meta(key TEXT PRIMARY KEY, value INTEGER)                   -- 'wal_flushed_through', 'version',
+//!                                                             -- 'observed_through' (newest observed_timestamp
+//!                                                             --  ever flushed, ns; absent before a flush)
 //! teams(team INTEGER PRIMARY KEY, retention_days INTEGER)
 //! ```
 //!
@@ -49,6 +51,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE TABLE teams (team INTEGER PRIMARY KEY, retention_days INTEGER NOT NULL);
 "#];
+
+/// What a flush's commit records besides its files.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlushMark {
+    /// Every WAL segment up to this id is now in files.
+    pub(crate) wal_through: u64,
+    /// The newest `observed_timestamp` among the flushed rows (the catalog keeps the maximum ever seen).
+    pub(crate) observed: Option<i64>,
+}
 
 /// One data file as the catalog records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,13 +191,13 @@ impl Catalog {
             .map_err(self.err())
     }
 
-    /// One transaction: removes `remove` (by id), inserts `add`, sets `wal_flushed_through` when given, and bumps
+    /// One transaction: removes `remove` (by id), inserts `add`, records a flush's marks when given, and bumps
     /// the version. Returns the inserted files.
     pub(crate) fn commit(
         &mut self,
         remove: &[i64],
         add: &[WrittenFile],
-        wal_flushed_through: Option<u64>,
+        flush: Option<FlushMark>,
         now: i64,
     ) -> Result<Vec<FileMeta>> {
         let path = self.path.clone();
@@ -236,13 +247,21 @@ impl Catalog {
                 created_at: now,
             });
         }
-        if let Some(seg) = wal_flushed_through {
+        if let Some(mark) = flush {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('wal_flushed_through', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [seg as i64],
+                [mark.wal_through as i64],
             )
             .map_err(&err)?;
+            if let Some(observed) = mark.observed {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('observed_through', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+                    [observed],
+                )
+                .map_err(&err)?;
+            }
         }
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('version', 1)

@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use quarry_core::ids::UuidV7Generator;
 use quarry_core::{Clock, LogRecord, NANOS_PER_SECOND, TeamId};
 
-use crate::catalog::{Catalog, FileMeta};
+use crate::catalog::{Catalog, FileMeta, FlushMark};
 use crate::layout::{Partition, sidecar_path};
 use crate::parquet_io::{WrittenFile, file_checksum, read_file, sort_records, write_file};
 use crate::{Durability, Error, Result, StorageOptions, codec, io_err, wal};
@@ -24,6 +24,24 @@ pub struct MemBatch {
     pub team: TeamId,
     /// The rows, in append order.
     pub records: Vec<LogRecord>,
+    /// The newest `observed_timestamp` of `records` (kept so that a snapshot's watermark costs one look per batch).
+    max_observed: i64,
+}
+
+impl MemBatch {
+    fn new(seq: u64, team: TeamId, records: Vec<LogRecord>) -> MemBatch {
+        let max_observed = records
+            .iter()
+            .map(|r| r.observed_timestamp)
+            .max()
+            .unwrap_or(i64::MIN);
+        MemBatch {
+            seq,
+            team,
+            records,
+            max_observed,
+        }
+    }
 }
 
 /// A data file in a snapshot. When the catalog drops the file (compaction, retention) the file is deleted from
@@ -99,6 +117,7 @@ pub struct Snapshot {
     version: u64,
     files: Arc<Vec<Arc<DataFile>>>,
     mem: Vec<Arc<MemBatch>>,
+    observed_through: Option<i64>,
 }
 
 impl Snapshot {
@@ -117,6 +136,16 @@ impl Snapshot {
         self.files
             .iter()
             .filter(move |f| f.meta.partition.team == team)
+    }
+
+    /// The ingest watermark: the newest `observed_timestamp` of any row visible in this snapshot, of any team,
+    /// whether in a file or in the memtable (`None` before the first row, and for a data directory whose files
+    /// predate the watermark until its next flush). The live-tail checkpoint of spec §3.1 is this value, as
+    /// PostHog's is the newest observation time its ingestion has committed. Like PostHog's, it is a watermark of
+    /// acknowledgements, not of stamps: a batch stamped earlier but acknowledged later (concurrent ingest) can
+    /// carry observation times below it.
+    pub fn observed_through(&self) -> Option<i64> {
+        self.observed_through
     }
 
     /// Memtable batches (of every team), in append order.
@@ -254,6 +283,8 @@ struct State {
     frozen: Vec<Frozen>,
     // Files.
     files: Arc<Vec<Arc<DataFile>>>,
+    /// The newest `observed_timestamp` of any row ever flushed (the catalog's `observed_through`).
+    files_observed: Option<i64>,
     version: u64,
 }
 
@@ -318,6 +349,7 @@ impl Storage {
         let catalog = Catalog::open(&root.join("catalog.sqlite"))?;
         let flushed_through = catalog.meta("wal_flushed_through")?.unwrap_or(0) as u64;
         let version = catalog.meta("version")?.unwrap_or(0) as u64;
+        let files_observed = catalog.meta("observed_through")?;
         let metas = catalog.files()?;
         let mut recovery = RecoveryReport::default();
 
@@ -357,11 +389,7 @@ impl Storage {
             }
             for (team, records) in replayed.batches {
                 recovery.rows_replayed += records.len() as u64;
-                active.push(Arc::new(MemBatch {
-                    seq: next_seq,
-                    team,
-                    records,
-                }));
+                active.push(Arc::new(MemBatch::new(next_seq, team, records)));
                 next_seq += 1;
             }
         }
@@ -401,6 +429,7 @@ impl Storage {
                 active_bytes,
                 frozen: Vec::new(),
                 files: Arc::new(files),
+                files_observed,
                 version,
             }),
             synced: Condvar::new(),
@@ -457,7 +486,7 @@ impl Storage {
             st.pending.extend_from_slice(&frame);
             drop(frame);
         }
-        st.active.push(Arc::new(MemBatch { seq, team, records }));
+        st.active.push(Arc::new(MemBatch::new(seq, team, records)));
         st.active_rows += rows;
         st.active_bytes += bytes;
         st.active_since.get_or_insert(now);
@@ -582,10 +611,17 @@ impl Storage {
             .flat_map(|f| f.batches.iter().cloned())
             .collect();
         mem.extend(st.active.iter().filter(|b| b.seq <= durable).cloned());
+        let observed_through = mem
+            .iter()
+            .filter(|b| !b.records.is_empty())
+            .map(|b| b.max_observed)
+            .chain(st.files_observed)
+            .max();
         Snapshot {
             version: st.version,
             files: Arc::clone(&st.files),
             mem,
+            observed_through,
         }
     }
 
@@ -640,11 +676,24 @@ impl Storage {
                 continue;
             }
             let written = self.write_batches(&batches)?;
+            let observed = batches
+                .iter()
+                .filter(|b| !b.records.is_empty())
+                .map(|b| b.max_observed)
+                .max();
             let added = {
                 let mut catalog = lock(&self.catalog);
                 // On error the written files are left alone: if the commit did not happen they are orphans that
                 // the next open sweeps, and if it did, the catalog needs them.
-                catalog.commit(&[], &written, Some(through), self.clock.now_nanos())?
+                catalog.commit(
+                    &[],
+                    &written,
+                    Some(FlushMark {
+                        wal_through: through,
+                        observed,
+                    }),
+                    self.clock.now_nanos(),
+                )?
             };
             report.rows += batches.iter().map(|b| b.records.len() as u64).sum::<u64>();
             {
@@ -653,6 +702,7 @@ impl Storage {
                 files.extend(added.iter().map(|meta| self.data_file(meta.clone())));
                 sort_files(&mut files);
                 st.files = Arc::new(files);
+                st.files_observed = st.files_observed.max(observed);
                 st.frozen.remove(0);
                 st.version += 1;
             }
@@ -682,7 +732,10 @@ impl Storage {
     /// Makes the in-memory file list equal the catalog's, keeping the handles of files that stay (after a commit
     /// whose outcome was unknown).
     fn reconcile_files(&self) -> Result<()> {
-        let metas = lock(&self.catalog).files()?;
+        let (metas, observed) = {
+            let catalog = lock(&self.catalog);
+            (catalog.files()?, catalog.meta("observed_through")?)
+        };
         let mut st = lock(&self.state);
         let current: HashMap<i64, Arc<DataFile>> = st
             .files
@@ -703,6 +756,7 @@ impl Storage {
             .collect();
         sort_files(&mut files);
         st.files = Arc::new(files);
+        st.files_observed = st.files_observed.max(observed);
         st.version += 1;
         Ok(())
     }

@@ -207,6 +207,27 @@ pub fn query<'a>(rows: &'a [LogRecord], q: &LogsQuery, now: i64) -> (Vec<&'a Log
     (hits, more)
 }
 
+/// `export` (spec §3.9): every row of the query in its order (paging by `after` and the live checkpoint as the
+/// query does), at most `cap`.
+pub fn export<'a>(
+    rows: &'a [LogRecord],
+    q: &LogsQuery,
+    now: i64,
+    cap: usize,
+) -> Vec<&'a LogRecord> {
+    let range = q.time_range(now).expect("valid range");
+    let mut hits: Vec<&LogRecord> = rows
+        .iter()
+        .filter(|r| matches_query(r, q, range, true))
+        .collect();
+    hits.sort_by_key(|r| (r.timestamp, r.uuid));
+    if q.order_by == OrderBy::Latest {
+        hits.reverse();
+    }
+    hits.truncate(cap);
+    hits
+}
+
 /// `count`.
 pub fn count(rows: &[LogRecord], q: &LogsQuery, now: i64) -> u64 {
     let range = q.time_range(now).expect("valid range");

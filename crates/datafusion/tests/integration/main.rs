@@ -240,3 +240,53 @@ async fn the_scan_prunes_by_bitmaps_and_time_before_filtering() {
         "the files of one hour partition hold exactly its rows"
     );
 }
+
+/// `LIMIT` without a filter reaches the scan (files and memtable each stop early) and the answer is still exact;
+/// with a filter, the limit stays above it and the filtered rows come out whole.
+#[tokio::test]
+async fn a_limit_stops_the_scan_and_keeps_answers_exact() {
+    use datafusion::catalog::TableProvider;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(
+        dir.path(),
+        StorageOptions::default(),
+        Arc::new(ManualClock::new(START)),
+    )
+    .unwrap();
+    let rows = records(8, 3_000);
+    storage.append(TeamId(1), rows[..2_000].to_vec()).unwrap();
+    storage.flush().unwrap();
+    storage.append(TeamId(1), rows[2_000..].to_vec()).unwrap();
+    let table = LogsTable::new(storage.snapshot(), TeamId(1));
+    let ctx = SessionContext::new();
+    // The scan itself honours the limit: at most `limit` rows from each input (files, memtable).
+    let plan = table.scan(&ctx.state(), None, &[], Some(5)).await.unwrap();
+    let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx())
+        .await
+        .unwrap();
+    let scanned: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert!((5..=10).contains(&scanned), "{scanned} rows scanned");
+    // Through a DataFrame: exact row counts with and without a filter.
+    let table = Arc::new(table);
+    let count = |filter: Option<Expr>, limit: usize| {
+        let ctx = ctx.clone();
+        let table = Arc::clone(&table);
+        async move {
+            let mut df = ctx.read_table(table).unwrap();
+            if let Some(f) = filter {
+                df = df.filter(f).unwrap();
+            }
+            let batches = df.limit(0, Some(limit)).unwrap().collect().await.unwrap();
+            batches.iter().map(|b| b.num_rows()).sum::<usize>()
+        }
+    };
+    assert_eq!(count(None, 7).await, 7);
+    let errors = rows
+        .iter()
+        .filter(|r| r.severity_text == Severity::Error)
+        .count();
+    assert!(errors > 20, "{errors}");
+    let is_error = || Some(col("severity_text").eq(lit("error")));
+    assert_eq!(count(is_error(), 20).await, 20);
+    assert_eq!(count(is_error(), 100_000).await, errors);
+}

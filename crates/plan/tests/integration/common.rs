@@ -43,13 +43,33 @@ fn generate(seed: u64, rows: u64) -> Vec<LogRecord> {
         {
             *ts -= ts.rem_euclid(1_000_000_000);
         }
+        // A date-valued attribute on every fourth row (some on equal instants), so that the is_date_* operators
+        // select and reject rows.
+        if i % 4 == 0 {
+            let at = START + ((i as i64 * 7_919) % 97) * 111_000_000_000;
+            l.attributes
+                .push(("deployed_at".to_owned(), quarry_core::time::format_iso(at)));
+            quarry_core::record::normalize_attributes(&mut l.attributes);
+        }
     }
     stamp(logs, seed)
 }
 
+/// The shared dataset (seed 11 for team 1, 12 for team 2).
 pub(crate) fn dataset() -> &'static Dataset {
-    static DATA: OnceLock<Dataset> = OnceLock::new();
-    DATA.get_or_init(|| {
+    datasets(0)
+}
+
+/// One of three datasets of different generator seeds and sizes; `dataset_for(k)` picks dataset `k % 3`, so
+/// that a property test draws its records as well as its requests.
+pub(crate) fn dataset_for(k: u64) -> &'static Dataset {
+    datasets((k % 3) as usize)
+}
+
+fn datasets(k: usize) -> &'static Dataset {
+    static DATA: [OnceLock<Dataset>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let (seed, rows) = [(11, 4_000), (21, 2_500), (31, 5_000)][k];
+    DATA[k].get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let options = StorageOptions {
             row_group_rows: 400,
@@ -61,8 +81,8 @@ pub(crate) fn dataset() -> &'static Dataset {
             Arc::new(ManualClock::new(START + SPAN)),
         )
         .expect("opens");
-        let rows = generate(11, 4_000);
-        let other = generate(12, 1_500);
+        let rows = generate(seed, rows);
+        let other = generate(seed + 1, 1_500);
         // Rows go to three groups at random: two flushes (overlapping files in the same hours) and the memtable.
         let mut groups: [Vec<LogRecord>; 3] = Default::default();
         for (i, r) in rows.iter().enumerate() {

@@ -11,7 +11,7 @@ use quarry_plan::{Context, PlanOptions};
 use quarry_testkit::oracle;
 use serde_json::{Value, json};
 
-use crate::common::{Dataset, Rng, SPAN, START, dataset};
+use crate::common::{Dataset, Rng, SPAN, START, dataset, dataset_for};
 
 const ATTR_KEYS: &[&str] = &[
     "http.method",
@@ -21,6 +21,7 @@ const ATTR_KEYS: &[&str] = &[
     "duration_ms",
     "user_id",
     "request_id",
+    "deployed_at",
     "no.such.key",
 ];
 const RESOURCE_KEYS: &[&str] = &[
@@ -52,8 +53,11 @@ const OPERATORS: &[&str] = &[
     "not_starts_with",
     "ends_with",
     "not_ends_with",
+    "is_date_exact",
     "is_date_before",
     "is_date_after",
+    "min",
+    "max",
 ];
 
 fn row<'a>(rng: &mut Rng, data: &'a Dataset) -> &'a LogRecord {
@@ -126,6 +130,8 @@ fn leaf(rng: &mut Rng, data: &Dataset) -> Value {
                 | "gte"
                 | "lt"
                 | "lte"
+                | "min"
+                | "max"
                 | "between"
                 | "not_between"
                 | "in"
@@ -175,7 +181,7 @@ fn leaf(rng: &mut Rng, data: &Dataset) -> Value {
                 _ => format!("(?i){p}|zzz"),
             })
         }
-        "gt" | "gte" | "lt" | "lte" => {
+        "gt" | "gte" | "lt" | "lte" | "min" | "max" => {
             if numeric {
                 json!(sample.trim().parse::<f64>().unwrap_or(0.0) + rng.below(3) as f64 - 1.0)
             } else {
@@ -191,9 +197,13 @@ fn leaf(rng: &mut Rng, data: &Dataset) -> Value {
             let lo = base - rng.below(50) as f64;
             json!([lo, lo + rng.below(200) as f64])
         }
-        "is_date_before" | "is_date_after" => {
-            json!(format_iso(START + rng.below(SPAN as u64) as i64))
-        }
+        "is_date_exact" | "is_date_before" | "is_date_after" => match parse_iso(&sample) {
+            // A date-valued sample: itself (exact matches), or a second away on either side.
+            Some(t) => json!(format_iso(
+                t + (rng.below(3) as i64 - 1) * rng.below(2) as i64 * 1_000_000_000
+            )),
+            None => json!(format_iso(START + rng.below(SPAN as u64) as i64)),
+        },
         _ => Value::Null,
     };
     json!({"key": key, "type": ty, "operator": op, "value": value})
@@ -333,7 +343,7 @@ fn get_params(rng: &mut Rng, data: &Dataset, now: i64) -> Vec<(String, String)> 
 }
 
 fn assert_endpoints_agree(seed: u64) {
-    let data = dataset();
+    let data = dataset_for(seed);
     let snapshot = data.snapshot();
     let mut rng = Rng(seed);
     let now = random_now(&mut rng);
@@ -444,6 +454,26 @@ fn assert_endpoints_agree(seed: u64) {
             got_spark, spark,
             "services sparkline, {options:?}, {ctx_msg}"
         );
+        // export: the query's rows in its order, page after page, up to the cap
+        let q = parse_envelope(&body, Endpoint::Query).expect(&ctx_msg);
+        let cap = *rng.pick(&[1, 7, 150, 2_500, 10_000]);
+        let got = quarry_plan::export_records(&snapshot, &ctx, &q, cap, options).expect(&ctx_msg);
+        let got: Vec<String> = got.iter().map(LogRecord::uuid_string).collect();
+        let want: Vec<String> = oracle::export(&data.rows, &q, now, cap)
+            .iter()
+            .map(|r| r.uuid_string())
+            .collect();
+        assert_eq!(got, want, "export of {cap}, {options:?}, {ctx_msg}");
+        // has_logs: team 1 has rows; team 3 has none, whatever it asks
+        assert_eq!(
+            quarry_plan::has_logs(&snapshot, &ctx).has_logs,
+            !data.rows.is_empty()
+        );
+        let stranger = Context {
+            team: TeamId(3),
+            now,
+        };
+        assert!(!quarry_plan::has_logs(&snapshot, &stranger).has_logs);
     }
     // values and attributes
     let mut params = get_params(&mut rng, data, now);
@@ -533,4 +563,35 @@ fn random_requests_are_valid_and_select_rows() {
         selected > 60,
         "only {selected} of 200 random requests select a row"
     );
+}
+
+/// The date operators are not vacuous on the dataset: each selects some, but not all, of the rows that carry the
+/// date-valued attribute, and the planner agrees with the oracle on each.
+#[test]
+fn date_operators_select_and_reject_rows() {
+    let data = dataset();
+    let snapshot = data.snapshot();
+    let now = START + SPAN;
+    let ctx = Context {
+        team: TeamId(1),
+        now,
+    };
+    let dated = data
+        .rows
+        .iter()
+        .filter(|r| quarry_core::record::attribute(&r.attributes, "deployed_at").is_some())
+        .count() as u64;
+    assert!(dated > 500, "{dated} dated rows");
+    let pivot = format_iso(START + 48 * 111_000_000_000);
+    for op in ["is_date_exact", "is_date_before", "is_date_after"] {
+        let body = json!({"query": {"dateRange": {"date_from": format_iso(START - 1), "date_to": format_iso(now + 1)},
+            "filterGroup": {"type": "AND", "values": [{"key": "deployed_at", "type": "log_attribute", "operator": op, "value": pivot}]}}});
+        let q = parse_envelope(&body, Endpoint::Count).unwrap();
+        let want = oracle::count(&data.rows, &q, now);
+        assert!(want > 0 && want < dated, "{op}: {want} of {dated}");
+        for options in [PlanOptions::default(), PlanOptions::naive()] {
+            let got = quarry_plan::count(&snapshot, &ctx, &q, options).unwrap();
+            assert_eq!(got.count, want, "{op}, {options:?}");
+        }
+    }
 }

@@ -7,7 +7,8 @@
 //! options (indexes, rollups) and one with [`PlanOptions::naive`]; every case runs against both.
 //!
 //! `query` cases compare, per row, `timestamp`, `body`, `severity_text`, `service` (the row's
-//! `resource_attributes["service.name"]`) and `attributes`, plus `hasMore` (uuids are assigned at ingest). Every
+//! `resource_attributes["service.name"]`) and `attributes`, plus `hasMore` (uuids are assigned at ingest). `export`
+//! cases compare the file name, the row count and the whole CSV text (columns that do not depend on ingest). Every
 //! other endpoint is compared on its whole response body.
 
 use std::path::{Path, PathBuf};
@@ -176,6 +177,16 @@ fn run(engine: &Engine, case: &Case) -> Result<Value, String> {
         "values" => engine.values(&ctx, &params(case)).map(json!()),
         "attributes" => engine.attributes(&ctx, &params(case)).map(json!()),
         "has-logs" => Ok(serde_json::to_value(engine.has_logs(&ctx)).expect("responses serialise")),
+        "export" => {
+            let mut csv = Vec::new();
+            engine.export(&ctx, body, &mut csv).map(|report| {
+                serde_json::json!({
+                    "filename": report.filename,
+                    "rows": report.rows,
+                    "csv": String::from_utf8(csv).expect("CSV is UTF-8"),
+                })
+            })
+        }
         other => panic!("{}: unknown endpoint {other:?}", case.name),
     };
     out.map_err(|e| format!("error: {e}"))

@@ -78,16 +78,16 @@ fn query_rows_render_like_posthog_with_custom_columns() {
     assert!(e.query(&ctx, &body).unwrap().results.is_empty());
     let body = json!({"query": {"dateRange": {"date_from": "-1d"}, "liveLogsCheckpoint": "2026-11-02T00:00:00Z"}});
     assert_eq!(e.query(&ctx, &body).unwrap().results.len(), 2);
-    // After a flush the rows are in files and there is no memtable watermark.
+    // After a flush the rows are in files; the watermark stays, and survives a restart through the catalog.
     e.flush().unwrap();
-    let r = e
-        .query(&ctx, &json!({"query": {"dateRange": {"date_from": "-1d"}}}))
-        .unwrap();
+    let list = json!({"query": {"dateRange": {"date_from": "-1d"}}});
+    let r = e.query(&ctx, &list).unwrap();
     assert_eq!(r.results.len(), 2);
-    assert_eq!(
-        r.results[0]["live_logs_checkpoint"],
-        serde_json::Value::Null
-    );
+    assert_eq!(r.results[0]["live_logs_checkpoint"], "2026-11-02T00:00:00Z");
+    drop(e);
+    let e = engine(dir.path());
+    let r = e.query(&ctx, &list).unwrap();
+    assert_eq!(r.results[1]["live_logs_checkpoint"], "2026-11-02T00:00:00Z");
 }
 
 #[test]
@@ -314,4 +314,44 @@ fn explain_names_the_path_taken() {
         "latest 5 reads the newest hour only: {stats:?}"
     );
     assert!(stats.rows_scanned > 0 && stats.bytes_read > 0 && stats.row_groups_read > 0);
+}
+
+#[test]
+fn export_stops_at_ten_thousand_rows_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    let mut lines = String::new();
+    for i in 0..10_050u64 {
+        lines.push_str(&format!(
+            "{{\"timestamp\":{},\"service_name\":\"api\",\"body\":\"row {i}\"}}\n",
+            NOW - 3_600_000_000_000 + i as i64 * 1_000_000
+        ));
+    }
+    e.ingest_bytes(TeamId(1), Format::JsonLines, lines.as_bytes())
+        .unwrap();
+    let ctx = RequestContext {
+        team: TeamId(1),
+        now: NOW,
+    };
+    let body = json!({"query": {"dateRange": {"date_from": "-2h"}, "orderBy": "earliest"}, "columns": ["body"]});
+    let mut csv = Vec::new();
+    let report = e.export(&ctx, &body, &mut csv).unwrap();
+    assert_eq!(report.rows, quarry::DEFAULT_EXPORT_ROWS);
+    assert_eq!(report.rows, 10_000);
+    let text = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 10_001);
+    assert_eq!(lines[1], "row 0");
+    assert_eq!(lines[10_000], "row 9999");
+    assert_eq!(report.filename, "logs-all-services-from--2h.csv");
+    // A limit asks for more, up to MAX_EXPORT_ROWS; past it the request is refused, naming the field.
+    let body =
+        json!({"query": {"dateRange": {"date_from": "-2h"}, "limit": 10_050}, "columns": ["body"]});
+    assert_eq!(e.export(&ctx, &body, std::io::sink()).unwrap().rows, 10_050);
+    let body = json!({"query": {"dateRange": {"date_from": "-2h"}, "limit": 100_001}});
+    let err = e
+        .export(&ctx, &body, std::io::sink())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("query.limit"), "{err}");
 }
