@@ -17,7 +17,13 @@ pub(crate) struct Dataset {
     pub(crate) storage: Storage,
     /// Team 1's rows (the oracle's input).
     pub(crate) rows: Vec<LogRecord>,
+    /// Team 2's rows: other records, in the same hours.
+    pub(crate) team2: Vec<LogRecord>,
 }
+
+/// Team 3 holds exact copies of team 1's rows (same ids, bodies and timestamps, written in other files): a leak
+/// between the two shows up as doubled counts or repeated rows.
+pub(crate) const TWIN: TeamId = TeamId(3);
 
 pub(crate) fn stamp(logs: Vec<quarry_core::DecodedLog>, seed: u64) -> Vec<LogRecord> {
     let mut stamper = Stamper::new(seed, IngestOptions::default());
@@ -89,21 +95,25 @@ fn datasets(k: usize) -> &'static Dataset {
             groups[(i * 7 + i / 5) % 3].push(r.clone());
         }
         let [a, b, c] = groups;
-        storage.append(TeamId(1), a).expect("append");
+        storage.append(TeamId(1), a.clone()).expect("append");
         storage
             .append(TeamId(2), other[..1000].to_vec())
             .expect("append");
+        storage.append(TWIN, b.clone()).expect("append");
         storage.flush().expect("flush");
         storage.append(TeamId(1), b).expect("append");
+        storage.append(TWIN, c.clone()).expect("append");
         storage.flush().expect("flush");
         storage.append(TeamId(1), c).expect("append");
         storage
             .append(TeamId(2), other[1000..].to_vec())
             .expect("append");
+        storage.append(TWIN, a).expect("append");
         Dataset {
             _dir: dir,
             storage,
             rows,
+            team2: other,
         }
     })
 }
@@ -111,6 +121,15 @@ fn datasets(k: usize) -> &'static Dataset {
 impl Dataset {
     pub(crate) fn snapshot(&self) -> Snapshot {
         self.storage.snapshot()
+    }
+
+    /// The rows a team holds (teams 1, 2 and [`TWIN`]; none for any other).
+    pub(crate) fn rows_of(&self, team: TeamId) -> &[LogRecord] {
+        match team.0 {
+            1 | 3 => &self.rows,
+            2 => &self.team2,
+            _ => &[],
+        }
     }
 }
 
