@@ -261,7 +261,7 @@ pub struct LogsQuery {
 /// Parses the `{"query": {...}}` envelope of a POST endpoint.
 pub fn parse_envelope(body: &Value, endpoint: Endpoint) -> Result<LogsQuery> {
     let obj = json::as_object("", body)
-        .map_err(|_| ApiError::new("", "expected a JSON object {\"query\": {...}}"))?;
+        .map_err(|_| ApiError::new("body", "expected a JSON object {\"query\": {...}}"))?;
     match get(obj, "query") {
         None if endpoint.requires_query() => Err(ApiError::new("query", "No query provided")),
         None => LogsQuery::parse(&Value::Object(Map::new()), endpoint, "query"),

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 fn post_cases() -> Vec<(Value, Endpoint, &'static str, &'static str)> {
     let q = |v: Value| json!({ "query": v });
     vec![
-        (json!([]), Endpoint::Count, "", "expected a JSON object"),
+        (json!([]), Endpoint::Count, "body", "expected a JSON object"),
         (json!({}), Endpoint::Query, "query", "No query provided"),
         (
             json!({"query": 3}),

@@ -355,7 +355,10 @@ fn assert_endpoints_agree(seed: u64) {
     let rows = data.rows_of(team);
     let ctx = Context { team, now };
     let body = random_query(&mut rng, data, now);
-    let ctx_msg = format!("seed {seed}, {team:?}, now {}, body {body}", format_iso(now));
+    let ctx_msg = format!(
+        "seed {seed}, {team:?}, now {}, body {body}",
+        format_iso(now)
+    );
     for options in [PlanOptions::default(), PlanOptions::naive()] {
         // query
         let q = parse_envelope(&body, Endpoint::Query).expect(&ctx_msg);

@@ -20,6 +20,8 @@ use quarry_server::{ServerConfig, Tokens, router};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod hostile;
+
 /// 2026-11-01T12:00:00Z: the engine's clock, so relative dates are fixed.
 const NOW: i64 = 1_794_052_800 * 1_000_000_000;
 const TOKEN_1: &str = "phc_team_one_secret_token";
