@@ -201,6 +201,22 @@ impl<'s> Scanner<'s> {
             path: path.clone(),
             source: e,
         };
+        // No page is decoded from a file whose bytes do not match the catalog's checksum (checked once per file).
+        file.verify().map_err(|e| match e {
+            quarry_storage::Error::Checksum {
+                expected, actual, ..
+            } => Error::Corrupt {
+                path: path.clone(),
+                reason: format!(
+                    "damaged: CRC-32 {actual:#010x}, the catalog recorded {expected:#010x}; restore the file or \
+                     drop its partition"
+                ),
+            },
+            other => Error::Corrupt {
+                path: path.clone(),
+                reason: other.to_string(),
+            },
+        })?;
         let f = File::open(path).map_err(|e| Error::Io {
             path: path.clone(),
             source: e,

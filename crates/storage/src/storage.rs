@@ -57,16 +57,19 @@ pub struct DataFile {
     /// some snapshot. The attribute rollup is not cached: it is the large part, and only `values`/`attributes`
     /// read it.
     postings: OnceLock<Arc<quarry_index::FileIndex>>,
+    /// Set once the file's bytes were found to match the catalog's checksum (files are immutable).
+    verified: OnceLock<()>,
 }
 
 impl DataFile {
-    /// Absolute path of the index sidecar.
-    pub fn sidecar_path(&self) -> PathBuf {
-        sidecar_path(&self.path)
-    }
-
-    /// Reads every row of the file, after checking its checksum against the catalog.
-    pub fn read_records(&self) -> Result<Vec<LogRecord>> {
+    /// Checks the file's bytes against the catalog's CRC-32 the first time this handle is asked (files never
+    /// change after they are written, so once is enough for the life of the handle), so that a damaged file is an
+    /// error naming it rather than rows decoded from flipped bits: Parquet pages carry no checksum of their own as
+    /// quarry's writer makes them. Readers call this before decoding any page.
+    pub fn verify(&self) -> Result<()> {
+        if self.verified.get().is_some() {
+            return Ok(());
+        }
         let actual = file_checksum(&self.path)?;
         if actual != self.meta.checksum {
             return Err(Error::Checksum {
@@ -75,6 +78,18 @@ impl DataFile {
                 actual,
             });
         }
+        let _ = self.verified.set(());
+        Ok(())
+    }
+
+    /// Absolute path of the index sidecar.
+    pub fn sidecar_path(&self) -> PathBuf {
+        sidecar_path(&self.path)
+    }
+
+    /// Reads every row of the file, after checking its checksum against the catalog.
+    pub fn read_records(&self) -> Result<Vec<LogRecord>> {
+        self.verify()?;
         read_file(&self.path)
     }
 
@@ -364,6 +379,7 @@ impl Storage {
                 path,
                 obsolete: AtomicBool::new(false),
                 postings: OnceLock::new(),
+                verified: OnceLock::new(),
             }));
         }
         let known: HashSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
@@ -726,6 +742,7 @@ impl Storage {
             meta,
             obsolete: AtomicBool::new(false),
             postings: OnceLock::new(),
+            verified: OnceLock::new(),
         })
     }
 
@@ -961,6 +978,7 @@ impl Storage {
                 meta,
                 obsolete: AtomicBool::new(false),
                 postings: OnceLock::new(),
+                verified: OnceLock::new(),
             }));
         }
         sort_files(&mut files);

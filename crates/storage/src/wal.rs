@@ -109,6 +109,68 @@ pub(crate) struct Replayed {
     pub(crate) dropped: Option<(u64, String)>,
 }
 
+/// The frames found in a segment's bytes by [`scan_segment`].
+#[derive(Debug, Default)]
+pub struct SegmentScan {
+    /// The decoded batches of the valid frames, in write order.
+    pub batches: Vec<(TeamId, Vec<LogRecord>)>,
+    /// Bytes from the start that hold the header and the valid frames; a torn or corrupt tail begins here.
+    pub valid_len: usize,
+    /// Why the bytes after `valid_len` were not read (`None` when every byte was).
+    pub torn: Option<String>,
+}
+
+/// Reads the frames of a segment's bytes, stopping at the first incomplete or checksum-failing frame (a torn
+/// tail, see the module docs). Errors, as `(offset, reason)`, are what recovery must not paper over: a bad magic
+/// or version, and a frame that passes its checksum but does not decode. A pure function of the bytes (recovery
+/// and the fuzz target both call it); it never panics, whatever the input.
+pub fn scan_segment(data: &[u8]) -> std::result::Result<SegmentScan, (u64, String)> {
+    let mut out = SegmentScan::default();
+    if (data.len() as u64) < HEADER_LEN {
+        out.torn = Some("segment header is incomplete".into());
+        return Ok(out);
+    }
+    if &data[0..4] != MAGIC {
+        return Err((0, "bad magic".into()));
+    }
+    let version = u16::from_le_bytes([data[4], data[5]]);
+    if version != VERSION {
+        return Err((4, format!("version {version}, this build reads {VERSION}")));
+    }
+    let mut pos = HEADER_LEN as usize;
+    while pos < data.len() {
+        let rest = &data[pos..];
+        if rest.len() < 8 {
+            out.torn = Some(format!("incomplete frame header at offset {pos}"));
+            break;
+        }
+        let len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes"));
+        let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+        if len > MAX_FRAME || (len as usize) > rest.len() - 8 {
+            out.torn = Some(format!("incomplete frame at offset {pos}"));
+            break;
+        }
+        let payload = &rest[8..8 + len as usize];
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&len.to_le_bytes());
+        hasher.update(payload);
+        if hasher.finalize() != crc {
+            out.torn = Some(format!("frame checksum mismatch at offset {pos}"));
+            break;
+        }
+        let batch = crate::codec::decode_batch(payload).map_err(|reason| {
+            (
+                pos as u64,
+                format!("frame passes its checksum but does not decode: {reason}"),
+            )
+        })?;
+        out.batches.push(batch);
+        pos += 8 + len as usize;
+    }
+    out.valid_len = pos;
+    Ok(out)
+}
+
 /// Reads a segment for recovery (see the module docs for what is dropped and what is an error). A dropped tail is
 /// moved to `<segment>.dropped` and the segment is truncated to its valid frames.
 pub(crate) fn replay_segment(path: &Path) -> Result<Replayed> {
@@ -126,58 +188,15 @@ pub(crate) fn replay_segment(path: &Path) -> Result<Replayed> {
         fs::remove_file(path).map_err(io_err(path))?;
         return Ok(out);
     }
-    if &data[0..4] != MAGIC {
-        return Err(Error::WalCorrupt {
-            path: path.to_owned(),
-            offset: 0,
-            reason: "bad magic".into(),
-        });
-    }
-    let version = u16::from_le_bytes([data[4], data[5]]);
-    if version != VERSION {
-        return Err(Error::WalCorrupt {
-            path: path.to_owned(),
-            offset: 4,
-            reason: format!("version {version}, this build reads {VERSION}"),
-        });
-    }
-    let mut pos = HEADER_LEN as usize;
-    while pos < data.len() {
-        let rest = &data[pos..];
-        let torn = |reason: &str| {
-            Some((
-                (data.len() - pos) as u64,
-                format!("{reason} at offset {pos}"),
-            ))
-        };
-        if rest.len() < 8 {
-            out.dropped = torn("incomplete frame header");
-            break;
-        }
-        let len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes"));
-        let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
-        if len > MAX_FRAME || (len as usize) > rest.len() - 8 {
-            out.dropped = torn("incomplete frame");
-            break;
-        }
-        let payload = &rest[8..8 + len as usize];
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&len.to_le_bytes());
-        hasher.update(payload);
-        if hasher.finalize() != crc {
-            out.dropped = torn("frame checksum mismatch");
-            break;
-        }
-        let batch = crate::codec::decode_batch(payload).map_err(|reason| Error::WalCorrupt {
-            path: path.to_owned(),
-            offset: pos as u64,
-            reason: format!("frame passes its checksum but does not decode: {reason}"),
-        })?;
-        out.batches.push(batch);
-        pos += 8 + len as usize;
-    }
-    if out.dropped.is_some() {
-        save_tail(path, &data, pos)?;
+    let scan = scan_segment(&data).map_err(|(offset, reason)| Error::WalCorrupt {
+        path: path.to_owned(),
+        offset,
+        reason,
+    })?;
+    out.batches = scan.batches;
+    if let Some(reason) = scan.torn {
+        out.dropped = Some(((data.len() - scan.valid_len) as u64, reason));
+        save_tail(path, &data, scan.valid_len)?;
     }
     Ok(out)
 }

@@ -1,1 +1,0 @@
-//! Placeholder until the fuzz targets land (robustness issue).
