@@ -1,6 +1,7 @@
 //! Integration tests of the facade: what an embedding service relies on.
 
 mod cases;
+mod concurrency;
 mod faults;
 mod read;
 
