@@ -195,6 +195,50 @@ pub struct FileIndex {
 }
 
 impl FileIndex {
+    /// The attribute rollup summed over the whole file: one entry per (kind, key, value, service), its `bucket`,
+    /// `severity` and `resource_fingerprint` zeroed (`Severity::Unknown`), sorted. Postings, severities and minute
+    /// counts are dropped (service names stay, with empty postings, since entries index them); strings and
+    /// high-cardinality keys are kept. This is all `values`/`attributes` need for a file entirely inside a
+    /// request's range, and is far smaller than the rollup (one entry instead of one per 10-minute bucket,
+    /// severity and resource), so a reader can keep it.
+    pub fn attr_totals(&self) -> FileIndex {
+        let mut sums: std::collections::HashMap<(AttrKind, u32, Option<u32>, u32), u64> =
+            std::collections::HashMap::new();
+        for a in &self.attrs {
+            *sums.entry((a.kind, a.key, a.value, a.service)).or_default() += a.count;
+        }
+        let mut attrs: Vec<AttrCount> = sums
+            .into_iter()
+            .map(|((kind, key, value, service), count)| AttrCount {
+                bucket: 0,
+                kind,
+                key,
+                value,
+                service,
+                severity: Severity::Unknown,
+                resource_fingerprint: 0,
+                count,
+            })
+            .collect();
+        attrs.sort_unstable();
+        FileIndex {
+            rows: self.rows,
+            row_groups: self.row_groups.clone(),
+            min_timestamp: self.min_timestamp,
+            max_timestamp: self.max_timestamp,
+            services: self
+                .services
+                .iter()
+                .map(|(name, _)| (name.clone(), RoaringBitmap::new()))
+                .collect(),
+            severities: Vec::new(),
+            minutes: Vec::new(),
+            strings: self.strings.clone(),
+            high_cardinality_keys: self.high_cardinality_keys.clone(),
+            attrs,
+        }
+    }
+
     /// The postings of `service`, if any row has it.
     pub fn service_rows(&self, service: &str) -> Option<&RoaringBitmap> {
         self.services

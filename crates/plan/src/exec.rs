@@ -735,7 +735,9 @@ fn scan_attributes(
                     .range
                     .covers_closed(f.meta.min_timestamp, f.meta.max_timestamp)
             {
-                match f.read_index() {
+                // Whole-file totals (cached on the file handle): the file is inside the range, so its buckets,
+                // severities (not filtered here) and resources need not be told apart.
+                match f.attr_totals() {
                     Ok(index) if rollup_ok(&index, index_kind) => {
                         scanner.stats.files_from_index += 1;
                         scanner.used.insert("rollup");

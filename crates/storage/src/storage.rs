@@ -59,6 +59,9 @@ pub struct DataFile {
     postings: OnceLock<Arc<quarry_index::FileIndex>>,
     /// Set once the file's bytes were found to match the catalog's checksum (files are immutable).
     verified: OnceLock<()>,
+    /// The sidecar's attribute rollup summed over the file ([`quarry_index::FileIndex::attr_totals`]), read on
+    /// first use and kept like the postings.
+    attr_totals: OnceLock<Arc<quarry_index::FileIndex>>,
 }
 
 impl DataFile {
@@ -96,6 +99,16 @@ impl DataFile {
     /// Reads the index sidecar.
     pub fn read_index(&self) -> Result<quarry_index::FileIndex> {
         Ok(quarry_index::read_sidecar(&self.sidecar_path())?)
+    }
+
+    /// The attribute rollup summed over the whole file (see [`quarry_index::FileIndex::attr_totals`]), read on
+    /// first use and cached for the life of this handle. A failed read is not cached.
+    pub fn attr_totals(&self) -> Result<Arc<quarry_index::FileIndex>> {
+        if let Some(t) = self.attr_totals.get() {
+            return Ok(Arc::clone(t));
+        }
+        let t = Arc::new(self.read_index()?.attr_totals());
+        Ok(Arc::clone(self.attr_totals.get_or_init(|| t)))
     }
 
     /// The sidecar without its attribute rollup (postings, row groups, minute counts), read on first use and
@@ -380,6 +393,7 @@ impl Storage {
                 obsolete: AtomicBool::new(false),
                 postings: OnceLock::new(),
                 verified: OnceLock::new(),
+                attr_totals: OnceLock::new(),
             }));
         }
         let known: HashSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
@@ -743,6 +757,7 @@ impl Storage {
             obsolete: AtomicBool::new(false),
             postings: OnceLock::new(),
             verified: OnceLock::new(),
+            attr_totals: OnceLock::new(),
         })
     }
 
@@ -979,6 +994,7 @@ impl Storage {
                 obsolete: AtomicBool::new(false),
                 postings: OnceLock::new(),
                 verified: OnceLock::new(),
+                attr_totals: OnceLock::new(),
             }));
         }
         sort_files(&mut files);

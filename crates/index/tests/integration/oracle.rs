@@ -68,6 +68,27 @@ proptest! {
             .collect();
         prop_assert_eq!(attrs, naive::attrs(&records, &options));
 
+        // Whole-file totals: the naive rollup summed over bucket, severity and resource, by (kind, key, value,
+        // service), with nothing else left in the entries.
+        let mut want: BTreeMap<(quarry_index::AttrKind, String, Option<String>, String), u64> = BTreeMap::new();
+        for ((_, kind, key, value, service, _, _), count) in naive::attrs(&records, &options) {
+            *want.entry((kind, key, value, service)).or_default() += count;
+        }
+        let totals = index.attr_totals();
+        let mut got = BTreeMap::new();
+        for a in &totals.attrs {
+            prop_assert_eq!((a.bucket, a.severity, a.resource_fingerprint), (0, quarry_core::Severity::Unknown, 0));
+            let k = (
+                a.kind,
+                totals.strings[a.key as usize].clone(),
+                a.value.map(|v| totals.strings[v as usize].clone()),
+                totals.services[a.service as usize].0.clone(),
+            );
+            prop_assert!(got.insert(k, a.count).is_none(), "one entry per (kind, key, value, service)");
+        }
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(&totals.high_cardinality_keys, &index.high_cardinality_keys);
+
         // The byte form reads back identically.
         prop_assert_eq!(FileIndex::from_bytes(&index.to_bytes()).unwrap(), index);
     }
