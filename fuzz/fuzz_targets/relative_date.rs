@@ -1,18 +1,4 @@
-//! The date grammar (relative specs like `-7d`, `-3mStart`, `dStart`, `all`, and ISO-8601) on arbitrary text,
-//! resolved against extreme and ordinary clocks: an error, or an instant; never a panic or an overflow.
+//! See `quarry_fuzzing::relative_date` for what this target checks.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use quarry_core::DateBound;
-
-const NOWS: [i64; 5] = [0, 1_793_577_600_000_000_000, i64::MAX, i64::MIN, -1];
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(bound) = DateBound::parse(text) {
-        for now in NOWS {
-            let _ = bound.resolve(now);
-        }
-    }
-    let _ = quarry_core::time::parse_iso(text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| quarry_fuzzing::relative_date(data));
