@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+pub mod crash;
 mod generator;
 mod naive;
 

@@ -190,8 +190,8 @@ fn leaf(f: &PropertyFilter, r: &LogRecord) -> bool {
     }
 }
 
-/// `query`: (page, has_more) for `limit` rows.
-pub fn query<'a>(rows: &'a [LogRecord], q: &LogsQuery, now: i64) -> (Vec<&'a LogRecord>, bool) {
+/// Every row of the query (paging by `after` and the live checkpoint included) in its order.
+fn ordered<'a>(rows: &'a [LogRecord], q: &LogsQuery, now: i64) -> Vec<&'a LogRecord> {
     let range = q.time_range(now).expect("valid range");
     let mut hits: Vec<&LogRecord> = rows
         .iter()
@@ -201,6 +201,12 @@ pub fn query<'a>(rows: &'a [LogRecord], q: &LogsQuery, now: i64) -> (Vec<&'a Log
     if q.order_by == OrderBy::Latest {
         hits.reverse();
     }
+    hits
+}
+
+/// `query`: (page, has_more) for `limit` rows.
+pub fn query<'a>(rows: &'a [LogRecord], q: &LogsQuery, now: i64) -> (Vec<&'a LogRecord>, bool) {
+    let mut hits = ordered(rows, q, now);
     let limit = q.requested_limit();
     let more = hits.len() > limit;
     hits.truncate(limit);
@@ -215,15 +221,7 @@ pub fn export<'a>(
     now: i64,
     cap: usize,
 ) -> Vec<&'a LogRecord> {
-    let range = q.time_range(now).expect("valid range");
-    let mut hits: Vec<&LogRecord> = rows
-        .iter()
-        .filter(|r| matches_query(r, q, range, true))
-        .collect();
-    hits.sort_by_key(|r| (r.timestamp, r.uuid));
-    if q.order_by == OrderBy::Latest {
-        hits.reverse();
-    }
+    let mut hits = ordered(rows, q, now);
     hits.truncate(cap);
     hits
 }

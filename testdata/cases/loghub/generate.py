@@ -480,12 +480,17 @@ def ep_count_ranges(rows, body, now):
     return {"ranges": ranges, "interval": label}
 
 
-def ep_query(rows, body, now):
-    q = body["query"]
+def ordered_hits(q: dict, rows, now):
+    """The query's rows in its order (by timestamp; cases avoid ties, whose order depends on uuids)."""
     pred = body_pred(q, now, False)
     hits = [r for r in rows if pred(r)]
-    latest = q.get("orderBy", "latest") == "latest"
-    hits.sort(key=lambda r: r.ts, reverse=latest)
+    hits.sort(key=lambda r: r.ts, reverse=q.get("orderBy", "latest") == "latest")
+    return hits
+
+
+def ep_query(rows, body, now):
+    q = body["query"]
+    hits = ordered_hits(q, rows, now)
     requested = min(q.get("limit", 1000), 2000)
     page = hits[:requested]
     for a, b in zip(page, page[1:]):
@@ -756,10 +761,7 @@ def export_value(r: Row, col: str) -> str:
 def ep_export(rows, body, now):
     """CSV export (spec §3.9): the query's rows in its order, at most `limit` (default 10,000)."""
     q = body["query"]
-    pred = body_pred(q, now, False)
-    hits = [r for r in rows if pred(r)]
-    latest = q.get("orderBy", "latest") == "latest"
-    hits.sort(key=lambda r: r.ts, reverse=latest)
+    hits = ordered_hits(q, rows, now)
     page = hits[: q.get("limit", 10000)]
     for a, b in zip(page, page[1:]):
         assert a.ts != b.ts, "export case with a timestamp tie (the order would depend on uuids)"

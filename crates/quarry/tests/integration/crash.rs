@@ -6,15 +6,12 @@
 //! set), which prints `ack <batch>` after each ingest returns; the parent kills it at a random instant.
 //! `QUARRY_CRASH_TRIALS` sets the number of trials (default 10).
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use quarry::{Engine, ManualClock, RequestContext, TeamId};
 use quarry_api::{Endpoint, parse_envelope};
-use quarry_core::record::attribute;
+use quarry_testkit::crash::{run_and_kill, whole_batches};
 use quarry_testkit::{Generator, GeneratorConfig, oracle};
 use serde_json::{Value, json};
 
@@ -170,44 +167,19 @@ fn kill_9_of_a_busy_engine_loses_nothing_and_queries_agree_with_the_oracle() {
     let mut next = 0u64;
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     for trial in 0..trials {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash::crash_child_engine_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("QUARRY_ENGINE_CRASH_DIR", dir.path())
-            .env("QUARRY_ENGINE_CRASH_FIRST", next.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let seen = Arc::new(Mutex::new(Vec::<u64>::new()));
-        let reader = {
-            let seen = Arc::clone(&seen);
-            let stdout = child.stdout.take().unwrap();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(b) = line.rsplit("ack ").next().filter(|_| line.contains("ack ")) {
-                        seen.lock().unwrap().push(b.trim().parse().unwrap());
-                    }
-                }
-            })
-        };
-        let waited = std::time::Instant::now();
-        while seen.lock().unwrap().len() < 3 && waited.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(2));
-        }
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        std::thread::sleep(Duration::from_millis(rng % 400));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        reader.join().unwrap();
-        let seen = seen.lock().unwrap().clone();
+        let seen = run_and_kill(
+            &exe,
+            "crash::crash_child_engine_entry",
+            &[
+                ("QUARRY_ENGINE_CRASH_DIR", dir.path().display().to_string()),
+                ("QUARRY_ENGINE_CRASH_FIRST", next.to_string()),
+            ],
+            3,
+            Duration::from_millis(rng % 400),
+        );
         assert!(
             !seen.is_empty(),
             "trial {trial}: the child acknowledged nothing"
@@ -217,26 +189,12 @@ fn kill_9_of_a_busy_engine_loses_nothing_and_queries_agree_with_the_oracle() {
 
         let engine = open(dir.path());
         let rows = engine.snapshot().read_team(TEAM).unwrap();
-        let mut per_batch: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        for r in &rows {
-            let b = attribute(&r.attributes, "batch").unwrap().parse().unwrap();
-            per_batch
-                .entry(b)
-                .or_default()
-                .push(attribute(&r.attributes, "row").unwrap().parse().unwrap());
-        }
-        for (b, mut is) in per_batch.clone() {
-            is.sort_unstable();
-            assert_eq!(
-                is,
-                (0..ROWS).collect::<Vec<_>>(),
-                "trial {trial}: batch {b} not present exactly once and whole"
-            );
-        }
+        let present = whole_batches(&rows, "batch", "row", ROWS)
+            .unwrap_or_else(|e| panic!("trial {trial}: {e}"));
         for b in &acked {
             // An old batch may have been dropped by retention; any other acknowledged batch must be there.
             assert!(
-                per_batch.contains_key(b) || b % 5 == 4,
+                present.contains(b) || b % 5 == 4,
                 "trial {trial}: acknowledged batch {b} lost"
             );
         }

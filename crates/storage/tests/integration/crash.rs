@@ -6,15 +6,12 @@
 //! once, and that every batch (one WAL frame) is present either whole or not at all. Four modes kill the child
 //! while it appends, flushes, compacts, or applies retention to partitions of expired batches.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use quarry_core::record::attribute;
 use quarry_core::{DecodedLog, IngestOptions, ManualClock, Severity, Stamper};
 use quarry_storage::{Storage, StorageOptions};
+use quarry_testkit::crash::{run_and_kill, whole_batches};
 
 use crate::common::{NOW, TEAM, open};
 
@@ -128,46 +125,20 @@ fn torture(mode: &str) {
     let mut rng = 0x2545_F491_4F6C_DD1Du64 ^ mode.len() as u64;
     let exe = std::env::current_exe().unwrap();
     for trial in 0..trials {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash::crash_child_process_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("QUARRY_CRASH_DIR", dir.path())
-            .env("QUARRY_CRASH_MODE", mode)
-            .env("QUARRY_CRASH_FIRST_BATCH", next_batch.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let seen = Arc::new(Mutex::new(Vec::<u64>::new()));
-        let reader = {
-            let seen = Arc::clone(&seen);
-            let stdout = child.stdout.take().unwrap();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(b) = line.strip_prefix("ack ") {
-                        seen.lock().unwrap().push(b.trim().parse().unwrap());
-                    }
-                }
-            })
-        };
-        // Wait until the child has acknowledged something (startup varies), then kill at a random instant.
-        let waited = std::time::Instant::now();
-        while seen.lock().unwrap().is_empty() && waited.elapsed() < Duration::from_secs(30) {
-            std::thread::sleep(Duration::from_millis(2));
-        }
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        std::thread::sleep(Duration::from_millis(rng % 150));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        reader.join().unwrap();
-        let seen = seen.lock().unwrap().clone();
+        let seen = run_and_kill(
+            &exe,
+            "crash::crash_child_process_entry",
+            &[
+                ("QUARRY_CRASH_DIR", dir.path().display().to_string()),
+                ("QUARRY_CRASH_MODE", mode.to_owned()),
+                ("QUARRY_CRASH_FIRST_BATCH", next_batch.to_string()),
+            ],
+            1,
+            Duration::from_millis(rng % 150),
+        );
         assert!(
             !seen.is_empty(),
             "trial {trial}: child acknowledged nothing"
@@ -178,24 +149,12 @@ fn torture(mode: &str) {
         // Recover and check.
         let storage = open(dir.path(), child_options());
         let rows = storage.snapshot().read_team(TEAM).unwrap();
-        let mut per_batch: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        for r in &rows {
-            let b: u64 = attribute(&r.attributes, "b").unwrap().parse().unwrap();
-            let i: usize = attribute(&r.attributes, "i").unwrap().parse().unwrap();
-            per_batch.entry(b).or_default().push(i);
-        }
-        for (b, mut is) in per_batch.clone() {
-            is.sort_unstable();
-            assert_eq!(
-                is,
-                (0..ROWS_PER_BATCH).collect::<Vec<_>>(),
-                "{mode} trial {trial}: batch {b} is not present exactly once and whole"
-            );
-        }
+        let present = whole_batches(&rows, "b", "i", ROWS_PER_BATCH)
+            .unwrap_or_else(|e| panic!("{mode} trial {trial}: {e}"));
         for b in &acked {
             // An expiring batch may be gone (retention dropped it: the point); it may not be partly there.
             assert!(
-                per_batch.contains_key(b) || expiring(mode, *b),
+                present.contains(b) || expiring(mode, *b),
                 "{mode} trial {trial}: acknowledged batch {b} is lost"
             );
         }

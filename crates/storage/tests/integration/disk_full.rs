@@ -5,13 +5,12 @@
 //! reopens the directory and checks that every acknowledged batch is there exactly once and whole, and that no
 //! failed batch came back.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
 
-use quarry_core::record::attribute;
 use quarry_core::{DecodedLog, IngestOptions, ManualClock, Severity, Stamper};
 use quarry_storage::{Storage, StorageOptions};
+use quarry_testkit::crash::whole_batches;
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
 use crate::common::{NOW, TEAM, open};
@@ -183,21 +182,10 @@ fn a_full_disk_fails_appends_and_flushes_cleanly_and_ingest_resumes_when_space_r
 
     let storage = open(dir.path(), StorageOptions::default());
     let rows = storage.snapshot().read_team(TEAM).unwrap();
-    let mut per_batch: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-    for r in &rows {
-        let b: u64 = attribute(&r.attributes, "b").unwrap().parse().unwrap();
-        let i: usize = attribute(&r.attributes, "i").unwrap().parse().unwrap();
-        per_batch.entry(b).or_default().push(i);
-    }
-    for (b, mut is) in per_batch.clone() {
-        is.sort_unstable();
-        assert_eq!(
-            is,
-            (0..ROWS).collect::<Vec<_>>(),
-            "batch {b} is not present exactly once and whole"
-        );
-    }
-    let present: Vec<u64> = per_batch.keys().copied().collect();
+    let present: Vec<u64> = whole_batches(&rows, "b", "i", ROWS)
+        .unwrap()
+        .into_iter()
+        .collect();
     acked.sort_unstable();
     assert_eq!(
         present, acked,
