@@ -33,55 +33,32 @@ const ACTIONS: &[(&str, Method)] = &[
 pub(crate) async fn handle(
     State(state): State<Arc<AppState>>,
     method: Method,
-    Path((scope, project, action)): Path<(String, String, String)>,
+    Path(route): Path<(String, String, String)>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request = Request {
-        method,
-        scope,
-        project,
-        action,
-        raw_query,
-        headers,
-    };
-    match run(&state, request, body).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    }
+    run(&state, method, route, raw_query, &headers, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// The parts of a logs request that [`run`] checks.
-struct Request {
-    method: Method,
-    scope: String,
-    project: String,
-    action: String,
-    raw_query: Option<String>,
-    headers: HeaderMap,
-}
-
+/// [`handle`], with errors as values: `route` is (scope, project, action) from the path.
 async fn run(
     state: &Arc<AppState>,
-    request: Request,
+    method: Method,
+    (scope, project, action): (String, String, String),
+    raw_query: Option<String>,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
-    let Request {
-        method,
-        scope,
-        project,
-        action,
-        raw_query,
-        headers,
-    } = request;
     let Some((action, wanted)) = ACTIONS.iter().find(|(a, _)| *a == action.as_str()) else {
         return Err(HttpError::new(StatusCode::NOT_FOUND, "no such route"));
     };
     if scope != "projects" && scope != "environments" {
         return Err(HttpError::new(StatusCode::NOT_FOUND, "no such route"));
     }
-    let token_team = state.authenticate(&headers, raw_query.as_deref())?;
+    let token_team = state.authenticate(headers, raw_query.as_deref())?;
     let team = parse_project(&project)?;
     if token_team.is_some_and(|t| t != team) {
         return Err(HttpError::new(

@@ -186,6 +186,26 @@ fn gzip_bytes(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// Sends `n` records of `service` as OTLP protobuf to `/v1/logs` with `token`, and expects a 200.
+async fn ingest(app: &Router, token: Option<&str>, service: &str, n: usize) {
+    let a = send(
+        app,
+        proto(
+            "/v1/logs",
+            token,
+            otlp_request(service, n).encode_to_vec(),
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+}
+
 async fn count(app: &Router, project: u32, token: &str, query: Value) -> u64 {
     let a = send(
         app,
@@ -387,17 +407,7 @@ async fn an_open_server_serves_every_project_and_ingests_into_the_open_team() {
         c.tokens = Tokens::new();
         c.open_team = TeamId(5);
     });
-    let a = send(
-        &s.app,
-        proto(
-            "/v1/logs",
-            None,
-            otlp_request("api", 4).encode_to_vec(),
-            false,
-        ),
-    )
-    .await;
-    assert_eq!(a.status, StatusCode::OK);
+    ingest(&s.app, None, "api", 4).await;
     let a = send(
         &s.app,
         post(
@@ -491,17 +501,7 @@ async fn routes_methods_and_bad_input_get_the_right_status() {
 #[tokio::test]
 async fn storage_failures_are_500_without_details() {
     let s = server();
-    let a = send(
-        &s.app,
-        proto(
-            "/v1/logs",
-            Some(TOKEN_1),
-            otlp_request("api", 30).encode_to_vec(),
-            false,
-        ),
-    )
-    .await;
-    assert_eq!(a.status, StatusCode::OK);
+    ingest(&s.app, Some(TOKEN_1), "api", 30).await;
     let report = s.engine.flush().unwrap();
     assert!(!report.files.is_empty());
     // Damage every Parquet file: reading rows now fails inside the engine.
@@ -525,17 +525,7 @@ async fn storage_failures_are_500_without_details() {
 async fn every_logs_route_answers_like_the_facade() {
     let s = server();
     for (service, n) in [("api", 9), ("web", 6)] {
-        let a = send(
-            &s.app,
-            proto(
-                "/v1/logs",
-                Some(TOKEN_1),
-                otlp_request(service, n).encode_to_vec(),
-                false,
-            ),
-        )
-        .await;
-        assert_eq!(a.status, StatusCode::OK);
+        ingest(&s.app, Some(TOKEN_1), service, n).await;
     }
     s.engine.flush().unwrap();
     let ctx = s.engine.context(TeamId(1));
@@ -626,17 +616,7 @@ async fn every_logs_route_answers_like_the_facade() {
 #[tokio::test]
 async fn export_streams_the_file_with_its_name() {
     let s = server();
-    let a = send(
-        &s.app,
-        proto(
-            "/v1/logs",
-            Some(TOKEN_1),
-            otlp_request("api", 12).encode_to_vec(),
-            false,
-        ),
-    )
-    .await;
-    assert_eq!(a.status, StatusCode::OK);
+    ingest(&s.app, Some(TOKEN_1), "api", 12).await;
     let body = json!({"query": {"dateRange": {"date_from": "-1h"}, "serviceNames": ["api"]},
                       "format": "jsonl"});
     let a = send(
@@ -667,17 +647,7 @@ async fn export_streams_the_file_with_its_name() {
 #[tokio::test]
 async fn metrics_count_requests_rows_and_latency() {
     let s = server();
-    let a = send(
-        &s.app,
-        proto(
-            "/v1/logs",
-            Some(TOKEN_1),
-            otlp_request("api", 7).encode_to_vec(),
-            false,
-        ),
-    )
-    .await;
-    assert_eq!(a.status, StatusCode::OK);
+    ingest(&s.app, Some(TOKEN_1), "api", 7).await;
     let good = serde_json::to_string(&otlp_request("api", 1)).unwrap();
     send(
         &s.app,
