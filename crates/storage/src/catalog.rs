@@ -11,11 +11,16 @@
 //!       rows INTEGER, bytes INTEGER, index_bytes INTEGER, raw_bytes INTEGER,
 //!       checksum INTEGER,                                     -- CRC-32 of the Parquet file
 //!       created_at INTEGER)                                   -- nanoseconds, from the engine's clock
-//! meta(key TEXT PRIMARY KEY, value INTEGER)                   -- 'wal_flushed_through', 'version',
+//! meta(key TEXT PRIMARY KEY, value INTEGER)                   -- 'wal_flushed_through', 'version', 'digest',
 //!                                                             -- 'observed_through' (newest observed_timestamp
 //!                                                             --  ever flushed, ns; absent before a flush)
 //! teams(team INTEGER PRIMARY KEY, retention_days INTEGER)
 //! ```
+//!
+//! `meta.digest` is a CRC-32 over every other row of the three tables (see `digest`), rewritten inside each
+//! transaction that changes one and checked at open, after SQLite's `quick_check`: SQLite checks the structure of
+//! its pages, not the values in them, and a flipped bit in a time bound or the WAL watermark would otherwise prune
+//! or replay the wrong data without a word.
 //!
 //! The database runs in WAL journal mode with `synchronous = FULL`, so a committed transaction survives a power
 //! loss. Every change of the file set is one transaction: a flush inserts its files *and* advances
@@ -138,6 +143,31 @@ impl Catalog {
                 path: path.to_owned(),
                 reason: check,
             });
+        }
+        // SQLite checks its pages' structure, not the values in them: a flipped bit in a file's time bounds or in
+        // the WAL watermark would pass `quick_check` and silently prune or replay the wrong data. The digest is a
+        // CRC-32 over every row quarry keeps, rewritten in each transaction that changes one; a catalog written
+        // before the digest existed gets one now.
+        let stored: Option<i64> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'digest'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(err)?;
+        let actual = digest(&conn).map_err(err)?;
+        match stored {
+            Some(d) if d != i64::from(actual) => {
+                return Err(Error::CatalogDamaged {
+                    path: path.to_owned(),
+                    reason: format!(
+                        "its rows fail their digest (stored {:#010x}, computed {actual:#010x}): a value was changed \
+                         outside quarry",
+                        d as u32
+                    ),
+                });
+            }
+            Some(_) => {}
+            None => store_digest(&conn).map_err(err)?,
         }
         Ok(Catalog {
             conn,
@@ -269,6 +299,7 @@ impl Catalog {
             [],
         )
         .map_err(&err)?;
+        store_digest(&tx).map_err(&err)?;
         tx.commit().map_err(&err)?;
         Ok(added)
     }
@@ -284,14 +315,68 @@ impl Catalog {
             .map_err(self.err())
     }
 
-    pub(crate) fn set_retention_days(&self, team: TeamId, days: u32) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO teams (team, retention_days) VALUES (?1, ?2)
-                 ON CONFLICT (team) DO UPDATE SET retention_days = excluded.retention_days",
-                params![team.0, days],
-            )
-            .map(|_| ())
-            .map_err(self.err())
+    pub(crate) fn set_retention_days(&mut self, team: TeamId, days: u32) -> Result<()> {
+        let path = self.path.clone();
+        let err = move |e: rusqlite::Error| Error::Catalog {
+            path: path.clone(),
+            source: e,
+        };
+        let tx = self.conn.transaction().map_err(&err)?;
+        tx.execute(
+            "INSERT INTO teams (team, retention_days) VALUES (?1, ?2)
+             ON CONFLICT (team) DO UPDATE SET retention_days = excluded.retention_days",
+            params![team.0, days],
+        )
+        .map_err(&err)?;
+        store_digest(&tx).map_err(&err)?;
+        tx.commit().map_err(&err)
     }
+}
+
+/// CRC-32 over every row of `files`, `meta` (but the digest itself) and `teams`, in key order, each value in a
+/// fixed binary form.
+fn digest(conn: &Connection) -> rusqlite::Result<u32> {
+    let mut h = crc32fast::Hasher::new();
+    let mut files = conn.prepare(
+        "SELECT id, team, hour, date, path, min_timestamp, max_timestamp, rows, bytes, index_bytes, raw_bytes,
+                checksum, created_at FROM files ORDER BY id",
+    )?;
+    let mut rows = files.query([])?;
+    while let Some(r) = rows.next()? {
+        for i in [0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12] {
+            h.update(&r.get::<_, i64>(i)?.to_le_bytes());
+        }
+        for i in [3, 4] {
+            let text: String = r.get(i)?;
+            h.update(&(text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+        }
+    }
+    let mut meta =
+        conn.prepare("SELECT key, value FROM meta WHERE key != 'digest' ORDER BY key")?;
+    let mut rows = meta.query([])?;
+    while let Some(r) = rows.next()? {
+        let key: String = r.get(0)?;
+        h.update(&(key.len() as u64).to_le_bytes());
+        h.update(key.as_bytes());
+        h.update(&r.get::<_, i64>(1)?.to_le_bytes());
+    }
+    let mut teams = conn.prepare("SELECT team, retention_days FROM teams ORDER BY team")?;
+    let mut rows = teams.query([])?;
+    while let Some(r) = rows.next()? {
+        h.update(&r.get::<_, i64>(0)?.to_le_bytes());
+        h.update(&r.get::<_, i64>(1)?.to_le_bytes());
+    }
+    Ok(h.finalize())
+}
+
+/// Rewrites the digest (inside the caller's transaction, so it commits with the change it covers).
+fn store_digest(conn: &Connection) -> rusqlite::Result<()> {
+    let d = digest(conn)?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('digest', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [i64::from(d)],
+    )?;
+    Ok(())
 }

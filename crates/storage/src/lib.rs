@@ -100,12 +100,12 @@ pub enum Error {
         /// The newest version this build knows.
         supported: i64,
     },
-    /// SQLite's integrity check failed.
+    /// SQLite's integrity check failed, or the rows fail quarry's digest of them.
     #[error("catalog {path}: damaged ({reason}); restore it from a backup")]
     CatalogDamaged {
         /// The database.
         path: PathBuf,
-        /// What `PRAGMA quick_check` said.
+        /// What `PRAGMA quick_check` said, or which digest did not match.
         reason: String,
     },
     /// A WAL frame passed its checksum but does not decode, or a segment is not a quarry WAL.

@@ -234,3 +234,64 @@ fn retention_removes_emptied_directories_once_unread() {
     );
     assert_eq!(storage.snapshot().row_count(TEAM), 0);
 }
+
+/// A value changed inside the catalog (which SQLite's own check cannot see) stops the open with an error naming
+/// the catalog; a catalog without a digest (written before it existed) gets one and opens.
+#[test]
+fn catalog_values_changed_behind_quarrys_back_are_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let storage = open(dir.path(), StorageOptions::default());
+        storage.append(TEAM, generated(500, 3)).unwrap();
+        storage.flush().unwrap();
+        storage.set_retention_days(TeamId(2), 7).unwrap();
+    }
+    let catalog = dir.path().join("catalog.sqlite");
+    let db = || rusqlite::Connection::open(&catalog).unwrap();
+    // Reopening an untouched catalog works, again and again.
+    drop(open(dir.path(), StorageOptions::default()));
+    for (what, sql, undo) in [
+        (
+            "a file's time bound",
+            "UPDATE files SET max_timestamp = max_timestamp - 3600000000000 WHERE id = (SELECT min(id) FROM files)",
+            "UPDATE files SET max_timestamp = max_timestamp + 3600000000000 WHERE id = (SELECT min(id) FROM files)",
+        ),
+        (
+            "the WAL watermark",
+            "UPDATE meta SET value = value + 1 WHERE key = 'wal_flushed_through'",
+            "UPDATE meta SET value = value - 1 WHERE key = 'wal_flushed_through'",
+        ),
+        (
+            "a team's retention",
+            "UPDATE teams SET retention_days = 1 WHERE team = 2",
+            "UPDATE teams SET retention_days = 7 WHERE team = 2",
+        ),
+    ] {
+        db().execute(sql, []).unwrap();
+        let err = quarry_storage::Storage::open(
+            dir.path(),
+            StorageOptions::default(),
+            std::sync::Arc::new(quarry_core::ManualClock::new(NOW)),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("catalog.sqlite") && err.contains("digest"),
+            "{what}: {err}"
+        );
+        db().execute(undo, []).unwrap();
+        drop(open(dir.path(), StorageOptions::default()));
+    }
+    // No digest at all: computed and stored at open.
+    db().execute("DELETE FROM meta WHERE key = 'digest'", [])
+        .unwrap();
+    drop(open(dir.path(), StorageOptions::default()));
+    let stored: i64 = db()
+        .query_row("SELECT value FROM meta WHERE key = 'digest'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_ne!(stored, 0);
+    let storage = open(dir.path(), StorageOptions::default());
+    assert_eq!(storage.snapshot().read_team(TEAM).unwrap().len(), 500);
+}
