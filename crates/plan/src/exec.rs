@@ -536,6 +536,19 @@ fn count_rows<A: Partial>(
     Ok(out)
 }
 
+/// The minute rollup entries of `pred`'s services and severities, inside `window` when one is given (the whole
+/// minutes of a range that cuts the file, see [`cut_file_rows`]).
+fn minutes_in<'a>(
+    index: &'a quarry_index::FileIndex,
+    pred: &'a Predicate,
+    window: MinuteWindow,
+) -> impl Iterator<Item = &'a quarry_index::MinuteCount> + 'a {
+    index
+        .minutes_of(pred.services.as_ref(), pred.severities.as_ref())
+        .map(|(_, m)| m)
+        .filter(move |m| window.is_none_or(|(first, end)| (first..end).contains(&m.minute)))
+}
+
 /// For a file that `pred.range` cuts: the rows still to read, and whether `on_index` counted the minutes
 /// wholly inside the range (then only the partial minutes at the range's ends are left to read). `None` when
 /// the sidecar cannot locate rows by minute (the whole file must be read).
@@ -600,11 +613,7 @@ pub fn count(
         &|n, index, window| {
             *n += match window {
                 None => index_count(index, &pred),
-                Some((first, end)) => index
-                    .minutes_of(pred.services.as_ref(), pred.severities.as_ref())
-                    .filter(|(_, m)| (first..end).contains(&m.minute))
-                    .map(|(_, m)| m.count)
-                    .sum(),
+                Some(_) => minutes_in(index, &pred, window).map(|m| m.count).sum(),
             };
             true
         },
@@ -647,10 +656,7 @@ pub fn count_ranges(
             if !rollups {
                 return false;
             }
-            for (_, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
-                if window.is_some_and(|(first, end)| !(first..end).contains(&m.minute)) {
-                    continue;
-                }
+            for m in minutes_in(index, &pred, window) {
                 *buckets
                     .entry(interval.bucket_start(m.minute * NANOS_PER_MINUTE))
                     .or_default() += m.count;
@@ -1119,10 +1125,7 @@ fn bucket_counts(
                 .iter()
                 .map(|(name, _)| out.intern(name))
                 .collect();
-            for (_, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
-                if window.is_some_and(|(first, end)| !(first..end).contains(&m.minute)) {
-                    continue;
-                }
+            for m in minutes_in(index, pred, window) {
                 out.add_id(
                     interval.bucket_start(m.minute * NANOS_PER_MINUTE),
                     ids[m.service as usize],
