@@ -63,7 +63,7 @@ fn cases() -> Vec<(&'static str, Request<Body>, Expect)> {
     for _ in 0..40 {
         nested = json!({"type": "OR", "values": [nested]});
     }
-    vec![
+    let mut out = vec![
         // Wrong JSON types, field by field.
         (
             "limit as text",
@@ -361,7 +361,91 @@ fn cases() -> Vec<(&'static str, Request<Body>, Expect)> {
             ),
             Error(bad, "attribute_type"),
         ),
-    ]
+        // The attributes and has_logs routes.
+        (
+            "attributes limit negative",
+            get("/api/projects/1/logs/attributes?search=http&limit=-3", t),
+            Error(bad, "limit"),
+        ),
+        (
+            "attributes filterGroup not JSON",
+            get("/api/projects/1/logs/attributes?filterGroup=%7B%7B", t),
+            Error(bad, "filterGroup"),
+        ),
+        (
+            "attributes serviceNames of numbers",
+            get(
+                "/api/projects/1/logs/attributes?serviceNames=%5B1%2C2%5D",
+                t,
+            ),
+            Error(bad, "serviceNames"),
+        ),
+        (
+            "has_logs of a path-like project",
+            get("/api/projects/..%2F2/logs/has_logs", t),
+            Error(bad, "project_id"),
+        ),
+    ];
+    // The same hostile bodies at every POST endpoint: each names the same field wherever it is sent.
+    let bodies: Vec<(&str, String, &str)> = vec![
+        (
+            "filterGroup a number",
+            q(json!({"dateRange": day(), "filterGroup": 7})),
+            "query.filterGroup",
+        ),
+        (
+            "unknown operator",
+            q(
+                json!({"dateRange": day(), "filterGroup": leaf("k", "log_attribute", "like", json!("x"))}),
+            ),
+            "query.filterGroup.values[0].operator",
+        ),
+        (
+            "invalid regex",
+            q(
+                json!({"dateRange": day(), "filterGroup": leaf("message", "log", "not_regex", json!("a(b"))}),
+            ),
+            "query.filterGroup.values[0].value",
+        ),
+        (
+            "impossible date",
+            q(json!({"dateRange": {"date_from": "2026-13-01T00:00:00Z"}})),
+            "query.dateRange.date_from",
+        ),
+        (
+            "severity unknown",
+            q(json!({"dateRange": day(), "severityLevels": ["loud"]})),
+            "query.severityLevels[0]",
+        ),
+        (
+            "forged cursor",
+            q(json!({"dateRange": day(), "after": "bm90IGpzb24="})),
+            "query.after",
+        ),
+        ("envelope a string", "\"query\"".to_owned(), "body"),
+    ];
+    for endpoint in [
+        "query",
+        "count",
+        "count-ranges",
+        "sparkline",
+        "services",
+        "export",
+    ] {
+        for (name, body, field) in &bodies {
+            // A cursor means something only to query and export; elsewhere it is ignored, not an error.
+            if *name == "forged cursor" && !["query", "export"].contains(&endpoint) {
+                continue;
+            }
+            let case: &'static str = Box::leak(format!("{endpoint}: {name}").into_boxed_str());
+            out.push((
+                case,
+                post(&format!("/api/projects/1/logs/{endpoint}"), t, body.clone()),
+                Error(bad, *field),
+            ));
+        }
+    }
+    out
 }
 
 #[tokio::test]
