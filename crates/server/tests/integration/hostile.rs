@@ -441,7 +441,7 @@ fn cases() -> Vec<(&'static str, Request<Body>, Expect)> {
             out.push((
                 case,
                 post(&format!("/api/projects/1/logs/{endpoint}"), t, body.clone()),
-                Error(bad, *field),
+                Error(bad, field),
             ));
         }
     }
