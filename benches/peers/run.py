@@ -33,6 +33,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -157,11 +158,11 @@ def sql_for(d: Dialect, r: dict, state: dict) -> list[str]:
     kind = r["kind"]
     w = where(d, r)
     if kind == "list":
-        if r.get("page") == 2:
-            # Keyset pagination from the last row of page 1 (as PostHog's cursor does).
-            last = state["last_ts_us"][r["after_from"]]
-            w = where(d, r, end=last * 1000 + 1) + f" AND {d.ts} < {d.ts_lit(last * 1000)}"
-        return [f"SELECT {micros(d)} FROM logs WHERE {w} ORDER BY {d.ts} DESC LIMIT 100"]
+        # The second page is the rows after the first hundred. Rows sharing the page edge's timestamp are ordered by
+        # ids only quarry has, so the peers take the plain offset: its timestamps are what quarry's cursor page
+        # must hold, ties or not (a keyset `ts < last` would drop the tied rows).
+        offset = " OFFSET 100" if r.get("page") == 2 else ""
+        return [f"SELECT {micros(d)} FROM logs WHERE {w} ORDER BY {d.ts} DESC LIMIT 100{offset}"]
     if kind == "count":
         return [f"SELECT count(*) FROM logs WHERE {w}"]
     if kind == "ranges":
@@ -408,13 +409,16 @@ def micros(d: Dialect) -> str:
 def timed(cmd: list[str], env=None) -> tuple[str, float, int]:
     """Runs `cmd`; returns (stdout, wall seconds, peak RSS in bytes of that process)."""
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    out_chunks = []
-    for line in p.stdout:
-        out_chunks.append(line)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    err = p.stderr.read()
+    # stderr goes to a file: a pipe left unread while stdout is drained would block a chatty child.
+    with tempfile.TemporaryFile(mode="w+") as errf:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True, env=env)
+        out_chunks = []
+        for line in p.stdout:
+            out_chunks.append(line)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        errf.seek(0)
+        err = errf.read()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{err[-3000:]}")
     return "".join(out_chunks), wall, usage.ru_maxrss * 1024

@@ -172,8 +172,8 @@ class Gen:
         a, b = self.instant(), self.instant()
         if ref.parse_iso(a) > ref.parse_iso(b):
             a, b = b, a
-        if self.rng.random() < 0.15:
-            return {"date_from": a}  # date_to defaults to the server's now, after every row
+        # Always both bounds: a date_to left to the server's clock would move between quarry's answer and the
+        # SQL's, and with it bucket widths and zero-filled buckets.
         return {"date_from": a, "date_to": b}
 
     def sample(self, typ: str, key: str) -> str | None:

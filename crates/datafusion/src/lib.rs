@@ -14,8 +14,8 @@
 //!   `RowSelection` (a [`ParquetRowSelection`] extension, which DataFusion's Parquet opener splits into the file's
 //!   `ParquetAccessPlan`: row groups without a selected row are skipped, the others read only the selected rows);
 //!   files without a selected row are not opened.
-//! * **Limit**: a limit DataFusion pushes into the scan (only when no filter stays above it) stops each input
-//!   after that many rows.
+//! * **Limit**: a limit DataFusion pushes into a scan without filters stops each input after that many rows.
+//! * **Damage**: each file is checked against the catalog's checksum before DataFusion reads it.
 //!
 //! Every filter is reported as [`TableProviderFilterPushDown::Inexact`]: the pruning only removes rows that cannot
 //! match, and DataFusion applies the filters to what remains, so an expression this crate does not understand is
@@ -277,6 +277,9 @@ impl TableProvider for LogsTable {
             {
                 continue;
             }
+            // As the endpoints do: no page of a file whose bytes fail the catalog's checksum is decoded.
+            f.verify()
+                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
             let size = std::fs::metadata(&f.path)
                 .map(|m| m.len())
                 .unwrap_or(f.meta.bytes);
@@ -296,9 +299,10 @@ impl TableProvider for LogsTable {
             let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), source)
                 .with_projection_indices(projection.cloned())?
                 .with_file_group(FileGroup::new(files))
-                // DataFusion hands a limit to the scan only when nothing above it filters (an Inexact filter
-                // stays above the scan and keeps the limit there), so stopping after `limit` rows is safe.
-                .with_limit(limit)
+                // A limit stops the scan only when no filter was handed to it: DataFusion keeps an Inexact filter
+                // above the scan (and the limit above that) today, but a filter ever reported Exact would make
+                // an early stop cut matching rows.
+                .with_limit(filters.is_empty().then_some(limit).flatten())
                 .build();
             plans.push(DataSourceExec::from_data_source(config));
         }
@@ -311,7 +315,13 @@ impl TableProvider for LogsTable {
             .filter(|b| b.team == self.team)
             .flat_map(|b| b.records.iter())
             .filter(|r| pruning.range.contains(r.timestamp))
-            .take(limit.unwrap_or(usize::MAX))
+            .take(
+                filters
+                    .is_empty()
+                    .then_some(limit)
+                    .flatten()
+                    .unwrap_or(usize::MAX),
+            )
             .collect();
         if !mem.is_empty() {
             let batch = quarry_core::schema::records_to_batch(&mem)?;

@@ -212,6 +212,10 @@ impl<'s> Scanner<'s> {
                      drop its partition"
                 ),
             },
+            quarry_storage::Error::Io { source, .. } => Error::Io {
+                path: path.clone(),
+                source,
+            },
             other => Error::Corrupt {
                 path: path.clone(),
                 reason: other.to_string(),

@@ -1,6 +1,6 @@
 //! The catalog: an embedded SQLite database of the files that hold data, and of what the WAL has flushed.
 //!
-//! Schema version 1 (`PRAGMA user_version`; [`MIGRATIONS`] upgrades older databases in order, and a newer
+//! Schema version 2 (`PRAGMA user_version`; [`MIGRATIONS`] upgrades older databases in order, and a newer
 //! version than this build knows is refused):
 //!
 //! ```sql
@@ -36,7 +36,8 @@ use crate::parquet_io::WrittenFile;
 use crate::{Error, Result};
 
 /// Schema migrations; entry `i` upgrades version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE files (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         team INTEGER NOT NULL,
@@ -55,7 +56,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[r#"
     CREATE INDEX files_by_team_hour ON files (team, hour);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE TABLE teams (team INTEGER PRIMARY KEY, retention_days INTEGER NOT NULL);
-"#];
+"#,
+    // Version 2 adds no table: it marks catalogs that keep `meta.digest`, so that a build that does not know the
+    // digest (and would change rows without rewriting it) refuses them instead of leaving a catalog this build
+    // must then call damaged. The digest itself is created at the first open.
+    "-- meta.digest",
+];
 
 /// What a flush's commit records besides its files.
 #[derive(Debug, Clone, Copy)]
@@ -161,7 +167,8 @@ impl Catalog {
                     path: path.to_owned(),
                     reason: format!(
                         "its rows fail their digest (stored {:#010x}, computed {actual:#010x}): a value was changed \
-                         outside quarry",
+                         outside quarry; if that was deliberate, `DELETE FROM meta WHERE key = 'digest'` re-seals \
+                         the catalog as it now is",
                         d as u32
                     ),
                 });

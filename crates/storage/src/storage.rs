@@ -24,17 +24,20 @@ pub struct MemBatch {
     pub team: TeamId,
     /// The rows, in append order.
     pub records: Vec<LogRecord>,
-    /// The newest `observed_timestamp` of `records` (kept so that a snapshot's watermark costs one look per batch).
+    /// The newest `observed_timestamp` of `records`, but no later than the engine clock when the batch arrived
+    /// (kept so that a snapshot's watermark costs one look per batch).
     max_observed: i64,
 }
 
 impl MemBatch {
-    fn new(seq: u64, team: TeamId, records: Vec<LogRecord>) -> MemBatch {
+    /// `now` caps the batch's contribution to the ingest watermark: a sender may supply observation times, and one
+    /// from the future must not move every later live-tail checkpoint past the rows still to come.
+    fn new(seq: u64, team: TeamId, records: Vec<LogRecord>, now: i64) -> MemBatch {
         let max_observed = records
             .iter()
             .map(|r| r.observed_timestamp)
             .max()
-            .unwrap_or(i64::MIN);
+            .map_or(i64::MIN, |t| t.min(now));
         MemBatch {
             seq,
             team,
@@ -399,6 +402,7 @@ impl Storage {
         let known: HashSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
         recovery.orphans_removed = sweep_orphans(root, &known)?;
 
+        let now = clock.now_nanos();
         let mut active = Vec::new();
         let mut next_seq = 1;
         let segments = wal::list_segments(&wal_dir)?;
@@ -419,7 +423,7 @@ impl Storage {
             }
             for (team, records) in replayed.batches {
                 recovery.rows_replayed += records.len() as u64;
-                active.push(Arc::new(MemBatch::new(next_seq, team, records)));
+                active.push(Arc::new(MemBatch::new(next_seq, team, records, now)));
                 next_seq += 1;
             }
         }
@@ -431,7 +435,6 @@ impl Storage {
             .flat_map(|b| &b.records)
             .map(LogRecord::approx_size)
             .sum();
-        let now = clock.now_nanos();
         // File names must never repeat, even under a test clock that stands still and across restarts: seed
         // them with the OS's randomness (what `RandomState` draws on), not with the clock.
         let seed = {
@@ -516,7 +519,8 @@ impl Storage {
             st.pending.extend_from_slice(&frame);
             drop(frame);
         }
-        st.active.push(Arc::new(MemBatch::new(seq, team, records)));
+        st.active
+            .push(Arc::new(MemBatch::new(seq, team, records, now)));
         st.active_rows += rows;
         st.active_bytes += bytes;
         st.active_since.get_or_insert(now);

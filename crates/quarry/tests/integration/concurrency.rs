@@ -28,6 +28,7 @@ fn ingest_queries_compaction_and_retention_together_stay_consistent() {
         .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let in_range = Arc::new(AtomicU64::new(0));
+    let expired_batches = Arc::new(AtomicU64::new(0));
     let range = json!({"date_from": "2026-11-01T00:00:00Z", "date_to": "2026-11-02T00:00:00Z"});
     let ctx = RequestContext {
         team: TEAM,
@@ -36,8 +37,12 @@ fn ingest_queries_compaction_and_retention_together_stay_consistent() {
     std::thread::scope(|s| {
         // Two ingesters: generated rows of the day in range, and every tenth batch 40 days old (for retention).
         for seed in 0..2u64 {
-            let (engine, stop, in_range) =
-                (engine.clone(), Arc::clone(&stop), Arc::clone(&in_range));
+            let (engine, stop, in_range, expired_batches) = (
+                engine.clone(),
+                Arc::clone(&stop),
+                Arc::clone(&in_range),
+                Arc::clone(&expired_batches),
+            );
             s.spawn(move || {
                 let mut generator = Generator::new(GeneratorConfig {
                     rows: 5_000_000,
@@ -57,7 +62,9 @@ fn ingest_queries_compaction_and_retention_together_stay_consistent() {
                         }
                     }
                     engine.ingest(TEAM, batch).expect("ingest never fails");
-                    if !expired {
+                    if expired {
+                        expired_batches.fetch_add(1, Ordering::SeqCst);
+                    } else {
                         in_range.fetch_add(500, Ordering::SeqCst);
                     }
                     n += 1;
@@ -131,6 +138,10 @@ fn ingest_queries_compaction_and_retention_together_stay_consistent() {
     let body = json!({"query": {"dateRange": range}});
     assert_eq!(engine.count(&ctx, &body).unwrap().count, total);
     let old = json!({"query": {"dateRange": {"date_from": "2026-09-01T00:00:00Z", "date_to": "2026-10-01T00:00:00Z"}}});
+    assert!(
+        expired_batches.load(Ordering::SeqCst) > 0,
+        "expired rows were stored, so that their absence means retention dropped them"
+    );
     assert_eq!(
         engine.count(&ctx, &old).unwrap().count,
         0,

@@ -355,3 +355,23 @@ fn export_stops_at_ten_thousand_rows_by_default() {
         .to_string();
     assert!(err.contains("query.limit"), "{err}");
 }
+
+#[test]
+fn an_observation_time_from_the_future_does_not_move_the_live_checkpoint_past_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    let line = r#"{"timestamp":"2026-11-01T10:00:00Z","observed_timestamp":"2100-01-01T00:00:00Z","service_name":"api","body":"from the future"}"#;
+    e.ingest_bytes(TeamId(1), Format::JsonLines, line.as_bytes())
+        .unwrap();
+    let ctx = RequestContext {
+        team: TeamId(1),
+        now: NOW,
+    };
+    let list = json!({"query": {"dateRange": {"date_from": "-1d"}}});
+    let r = e.query(&ctx, &list).unwrap();
+    assert_eq!(r.results[0]["observed_timestamp"], "2100-01-01T00:00:00Z");
+    assert_eq!(r.results[0]["live_logs_checkpoint"], "2026-11-02T00:00:00Z");
+    e.flush().unwrap();
+    let r = e.query(&ctx, &list).unwrap();
+    assert_eq!(r.results[0]["live_logs_checkpoint"], "2026-11-02T00:00:00Z");
+}
