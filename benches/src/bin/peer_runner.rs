@@ -17,6 +17,13 @@ use std::time::Instant;
 use quarry::{Engine, RequestContext, TeamId};
 use serde_json::{Value, json};
 
+/// A facade answer as JSON (a macro: the `Serialize` bound cannot be named without a direct `serde` dependency).
+macro_rules! as_json {
+    ($answer:expr) => {
+        $answer.map(|r| serde_json::to_value(r).expect("responses serialise"))
+    };
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
@@ -65,27 +72,13 @@ fn main() {
             .unwrap_or_default();
         let call = || -> Value {
             let v = match endpoint {
-                "query" => engine
-                    .query(&ctx, &body)
-                    .map(|r| serde_json::to_value(r).unwrap()),
-                "count" => engine
-                    .count(&ctx, &body)
-                    .map(|r| serde_json::to_value(r).unwrap()),
-                "count-ranges" => engine
-                    .count_ranges(&ctx, &body)
-                    .map(|r| serde_json::to_value(r).unwrap()),
-                "sparkline" => engine
-                    .sparkline(&ctx, &body)
-                    .map(|r| serde_json::to_value(r).unwrap()),
-                "services" => engine
-                    .services(&ctx, &body)
-                    .map(|r| serde_json::to_value(r).unwrap()),
-                "values" => engine
-                    .values(&ctx, &params)
-                    .map(|r| serde_json::to_value(r).unwrap()),
-                "attributes" => engine
-                    .attributes(&ctx, &params)
-                    .map(|r| serde_json::to_value(r).unwrap()),
+                "query" => as_json!(engine.query(&ctx, &body)),
+                "count" => as_json!(engine.count(&ctx, &body)),
+                "count-ranges" => as_json!(engine.count_ranges(&ctx, &body)),
+                "sparkline" => as_json!(engine.sparkline(&ctx, &body)),
+                "services" => as_json!(engine.services(&ctx, &body)),
+                "values" => as_json!(engine.values(&ctx, &params)),
+                "attributes" => as_json!(engine.attributes(&ctx, &params)),
                 other => panic!("unknown endpoint {other:?}"),
             };
             v.unwrap_or_else(|e| panic!("{name}: {e}"))

@@ -14,6 +14,13 @@ use crate::NOW;
 
 const TEAM: TeamId = TeamId(1);
 
+/// A facade answer as JSON (a macro: the `Serialize` bound cannot be named without a direct `serde` dependency).
+macro_rules! as_json {
+    ($answer:expr) => {
+        $answer.map(|r| serde_json::to_value(r).expect("responses serialise"))
+    };
+}
+
 fn open(dir: &Path) -> quarry::Result<Engine> {
     Engine::builder(dir)
         .with_background_flush(false)
@@ -141,27 +148,13 @@ fn run(engine: &Engine, endpoint: &str, body: &Value) -> Result<(Value, Value), 
             .collect()
     };
     let v = match endpoint {
-        "count" => engine
-            .count(&ctx, body)
-            .map(|r| serde_json::to_value(r).unwrap()),
-        "count-ranges" => engine
-            .count_ranges(&ctx, body)
-            .map(|r| serde_json::to_value(r).unwrap()),
-        "sparkline" => engine
-            .sparkline(&ctx, body)
-            .map(|r| serde_json::to_value(r).unwrap()),
-        "services" => engine
-            .services(&ctx, body)
-            .map(|r| serde_json::to_value(r).unwrap()),
-        "query" => engine
-            .query(&ctx, body)
-            .map(|r| serde_json::to_value(r).unwrap()),
-        "values" => engine
-            .values(&ctx, &params())
-            .map(|r| serde_json::to_value(r).unwrap()),
-        _ => engine
-            .attributes(&ctx, &params())
-            .map(|r| serde_json::to_value(r).unwrap()),
+        "count" => as_json!(engine.count(&ctx, body)),
+        "count-ranges" => as_json!(engine.count_ranges(&ctx, body)),
+        "sparkline" => as_json!(engine.sparkline(&ctx, body)),
+        "services" => as_json!(engine.services(&ctx, body)),
+        "query" => as_json!(engine.query(&ctx, body)),
+        "values" => as_json!(engine.values(&ctx, &params())),
+        _ => as_json!(engine.attributes(&ctx, &params())),
     }
     .map_err(|e| e.to_string())?;
     let mut v = v;
