@@ -15,6 +15,10 @@ pub type Attributes = Vec<(String, String)>;
 /// Sorts attributes by key and removes duplicate keys, keeping the value that came last (JSON and OTLP both say
 /// the last duplicate wins in practice).
 pub fn normalize_attributes(attrs: &mut Attributes) {
+    // Most senders already send sorted, unique keys (JSON encoders often sort them).
+    if attrs.windows(2).all(|w| w[0].0 < w[1].0) {
+        return;
+    }
     // A stable sort keeps duplicates in arrival order, so the last of each run is the last sent.
     attrs.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out: Attributes = Vec::with_capacity(attrs.len());

@@ -144,9 +144,18 @@ pub fn decode(format: Format, data: &[u8]) {
     }
 }
 
-/// [`decode`] of JSON Lines.
+/// [`decode`] of JSON Lines; and every line the fast scanner reads itself decodes exactly as the serde_json
+/// reference decoder decodes it (record or error).
 pub fn decode_jsonl(data: &[u8]) {
     decode(Format::JsonLines, data);
+    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+        if let Some(fast) = quarry_core::decode::jsonl::decode_line_fast(i, line.trim_ascii()) {
+            assert_eq!(
+                fast,
+                quarry_core::decode::jsonl::decode_line_reference(i, line.trim_ascii())
+            );
+        }
+    }
 }
 
 /// [`decode`] of OTLP/JSON.

@@ -1,7 +1,7 @@
 //! Writing and reading quarry's Parquet files.
 //!
 //! A file holds the rows of one [`Partition`] sorted by (`service_name`, `severity_text`, `timestamp`, `uuid`),
-//! zstd-compressed, in data pages of at most 2,048 rows with page-level statistics and the page index, and row groups of at most
+//! zstd-compressed (level 1), in data pages of at most 2,048 rows with page-level statistics and the page index, and row groups of at most
 //! [`StorageOptions::row_group_rows`](crate::StorageOptions::row_group_rows) rows whose sizes the sidecar records.
 //! The sort order is declared in the file's `sorting_columns` metadata.
 
@@ -15,8 +15,8 @@ use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
-use quarry_core::LogRecord;
 use quarry_core::schema::{batch_to_records, columns, log_schema, records_to_batch};
+use quarry_core::{LogRecord, Severity};
 use quarry_index::{FileIndex, IndexOptions};
 
 use crate::layout::{Partition, sidecar_path};
@@ -24,22 +24,33 @@ use crate::{Error, Result, io_err, sync_dir};
 
 /// The sort order of rows inside a file.
 pub(crate) fn sort_records(records: &mut Vec<&LogRecord>) {
-    // Compare integers, not strings: rank services by name once, then sort by (rank, severity text, time, uuid).
+    // Compare integers, not strings: rank services and severity texts by their text once, then sort by one integer
+    // (service rank, severity rank), the time, and the uuid as a big-endian integer (the same order as its bytes).
     let mut names: Vec<&str> = records.iter().map(|r| r.service_name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    let mut keyed: Vec<(u32, &'static str, i64, [u8; 16], &LogRecord)> = records
+    let mut severities: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+    severities.sort_unstable();
+    let mut keyed: Vec<(u64, i64, u128, &LogRecord)> = records
         .iter()
         .map(|r| {
             let rank = names
                 .binary_search(&r.service_name.as_str())
-                .expect("every name was collected") as u32;
-            (rank, r.severity_text.as_str(), r.timestamp, r.uuid, *r)
+                .expect("every name was collected") as u64;
+            let severity = severities
+                .binary_search(&r.severity_text.as_str())
+                .expect("every severity is listed") as u64;
+            (
+                rank << 8 | severity,
+                r.timestamp,
+                u128::from_be_bytes(r.uuid),
+                *r,
+            )
         })
         .collect();
-    keyed.sort_unstable_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+    keyed.sort_unstable_by_key(|k| (k.0, k.1, k.2));
     records.clear();
-    records.extend(keyed.into_iter().map(|k| k.4));
+    records.extend(keyed.into_iter().map(|k| k.3));
 }
 
 /// What a write produced, for the catalog.
@@ -62,8 +73,10 @@ const PAGE_ROWS: usize = 2_048;
 
 fn writer_properties(row_group_rows: usize) -> WriterProperties {
     let mut b = WriterProperties::builder()
+        // Level 1, not 3: measured on 100,000 generated rows, level 3 spent 1.69k more instructions per row
+        // (ingest 4.53 G vs 4.70 G instructions in all) for 1.8% fewer Parquet bytes.
         .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).expect("level 3 is valid"),
+            ZstdLevel::try_new(1).expect("level 1 is valid"),
         ))
         .set_statistics_enabled(EnabledStatistics::Page)
         // Small pages: reads select a few rows per (service, severity) run (the newest minutes of a list, the edge

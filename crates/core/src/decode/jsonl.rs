@@ -80,7 +80,31 @@ pub fn decode(input: &[u8]) -> Decoded {
 }
 
 /// Decodes one line (without its newline) as record `index`.
+///
+/// Well-formed lines of the usual shape are read by a single-pass scanner ([`super::scan`]); anything it does not
+/// vouch for (nested values, unknown or duplicate keys, escapes in keys, malformed JSON) goes through serde_json
+/// ([`decode_line_reference`]), so errors and unusual inputs are handled by one implementation. Both produce the
+/// same [`RawFields`] and share the conversion, and tests check that they agree.
 pub fn decode_line(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError> {
+    decode_line_fast(index, line).unwrap_or_else(|| decode_line_reference(index, line))
+}
+
+/// [`decode_line`] through the fast scanner only: `None` when the scanner leaves the line to the reference path.
+pub fn decode_line_fast(index: usize, line: &[u8]) -> Option<Result<DecodedLog, RecordError>> {
+    let text = match utf8_object(index, line) {
+        Ok(text) => text,
+        Err(e) => return Some(Err(e)),
+    };
+    super::scan::scan_line(text).map(|fields| convert(index, fields))
+}
+
+/// [`decode_line`] through serde_json only: the reference the fast scanner is tested against.
+pub fn decode_line_reference(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError> {
+    let text = utf8_object(index, line)?;
+    reference_fields(index, text).and_then(|f| convert(index, f))
+}
+
+fn utf8_object(index: usize, line: &[u8]) -> Result<&str, RecordError> {
     let text = std::str::from_utf8(line).map_err(|e| {
         RecordError::new(
             index,
@@ -92,8 +116,53 @@ pub fn decode_line(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError>
     if !text.starts_with('{') {
         return Err(RecordError::new(index, "record", "expected a JSON object"));
     }
+    Ok(text)
+}
+
+/// A line's fields as raw JSON text (each value's own text, quotes included), before conversion. Scalars are
+/// `None` when absent; `null` is kept as the text `null`.
+#[derive(Default)]
+pub(crate) struct RawFields<'a> {
+    pub(crate) timestamp: Option<&'a str>,
+    pub(crate) observed_timestamp: Option<&'a str>,
+    pub(crate) severity_text: Option<&'a str>,
+    pub(crate) severity_number: Option<&'a str>,
+    pub(crate) service_name: Option<&'a str>,
+    pub(crate) body: Option<&'a str>,
+    pub(crate) trace_id: Option<&'a str>,
+    pub(crate) span_id: Option<&'a str>,
+    pub(crate) trace_flags: Option<&'a str>,
+    pub(crate) attributes: Option<Entries<'a>>,
+    pub(crate) resource_attributes: Option<Entries<'a>>,
+    pub(crate) instrumentation_scope: Option<&'a str>,
+    pub(crate) event_name: Option<&'a str>,
+}
+
+fn reference_fields(index: usize, text: &str) -> Result<RawFields<'_>, RecordError> {
+    fn get(r: Option<&RawValue>) -> Option<&str> {
+        r.map(RawValue::get)
+    }
     let rec: FlatRecord<'_> = serde_json::from_str(text)
         .map_err(|e| RecordError::new(index, "record", format!("invalid JSON: {e}")))?;
+    Ok(RawFields {
+        timestamp: get(rec.timestamp),
+        observed_timestamp: get(rec.observed_timestamp),
+        severity_text: get(rec.severity_text),
+        severity_number: get(rec.severity_number),
+        service_name: get(rec.service_name),
+        body: get(rec.body),
+        trace_id: get(rec.trace_id),
+        span_id: get(rec.span_id),
+        trace_flags: get(rec.trace_flags),
+        attributes: rec.attributes,
+        resource_attributes: rec.resource_attributes,
+        instrumentation_scope: get(rec.instrumentation_scope),
+        event_name: get(rec.event_name),
+    })
+}
+
+/// Turns raw field texts into a record, or the error naming the first bad field.
+fn convert(index: usize, rec: RawFields<'_>) -> Result<DecodedLog, RecordError> {
     let err = |field: &str, reason: &str| RecordError::new(index, field, reason);
 
     let timestamp = opt(rec.timestamp)
@@ -106,7 +175,7 @@ pub fn decode_line(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError>
         .map_err(|r| err("observed_timestamp", r))?;
     let severity_text = opt_text(rec.severity_text).map_err(|r| err("severity_text", r))?;
     let severity_number = opt(rec.severity_number)
-        .map(|v| serde_json::from_str::<i32>(v.get()))
+        .map(parse_int::<i32>)
         .transpose()
         .map_err(|_| {
             err(
@@ -129,7 +198,7 @@ pub fn decode_line(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError>
         .map(|s| parse_id::<8>(&s))
         .unwrap_or([0; 8]);
     let trace_flags = opt(rec.trace_flags)
-        .map(|v| serde_json::from_str::<u32>(v.get()))
+        .map(parse_int::<u32>)
         .transpose()
         .map_err(|_| {
             err(
@@ -182,6 +251,19 @@ pub fn decode_line(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError>
     Ok(log)
 }
 
+/// An integer field: plain decimal digits are read directly, anything else (exponents, fractions, text) as JSON.
+fn parse_int<T: std::str::FromStr + serde::de::DeserializeOwned>(raw: &str) -> Result<T, ()> {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if !digits.is_empty()
+        && digits.len() <= 20
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+    {
+        return raw.parse::<T>().map_err(|_| ());
+    }
+    serde_json::from_str::<T>(raw).map_err(|_| ())
+}
+
 /// Adds `service.name` to resource attributes when absent (spec §1.2: every resource carries it).
 pub(crate) fn ensure_service_name(resource: &mut Attributes, service_name: &str) {
     if crate::record::attribute(resource, "service.name").is_none() {
@@ -191,14 +273,14 @@ pub(crate) fn ensure_service_name(resource: &mut Attributes, service_name: &str)
 }
 
 /// `None` for an absent field and for JSON `null`.
-fn opt(raw: Option<&RawValue>) -> Option<&RawValue> {
-    raw.filter(|r| r.get() != "null")
+fn opt(raw: Option<&str>) -> Option<&str> {
+    raw.filter(|r| *r != "null")
 }
 
-fn opt_text(raw: Option<&RawValue>) -> Result<Option<Cow<'_, str>>, &'static str> {
+fn opt_text(raw: Option<&str>) -> Result<Option<Cow<'_, str>>, &'static str> {
     match opt(raw) {
         None => Ok(None),
-        Some(r) => json_string(r.get()).map(Some).ok_or("expected text"),
+        Some(r) => json_string(r).map(Some).ok_or("expected text"),
     }
 }
 
@@ -213,23 +295,21 @@ fn json_string(raw: &str) -> Option<Cow<'_, str>> {
 }
 
 /// Parses a timestamp: RFC 3339 text or integer Unix nanoseconds.
-fn parse_timestamp(raw: &RawValue) -> Result<i64, &'static str> {
+fn parse_timestamp(text: &str) -> Result<i64, &'static str> {
     const EXPECTED: &str =
         "expected RFC 3339 text (2026-11-01T00:00:00Z) or integer Unix nanoseconds";
-    let text = raw.get();
     if text.starts_with('"') {
         let s: Cow<'_, str> = serde_json::from_str(text).map_err(|_| EXPECTED)?;
         let dt = chrono::DateTime::parse_from_rfc3339(&s).map_err(|_| EXPECTED)?;
         dt.timestamp_nanos_opt()
             .ok_or("outside the representable range (years 1677 to 2262)")
     } else {
-        serde_json::from_str::<i64>(text).map_err(|_| EXPECTED)
+        parse_int::<i64>(text).map_err(|_| EXPECTED)
     }
 }
 
 /// Renders any JSON value as text: strings verbatim, others compact JSON, `null` as "".
-fn raw_to_text(raw: &RawValue) -> Result<String, String> {
-    let text = raw.get();
+fn raw_to_text(text: &str) -> Result<String, String> {
     match text.as_bytes().first() {
         Some(b'"') => match json_string(text) {
             Some(s) => Ok(s.into_owned()),
@@ -251,8 +331,8 @@ fn raw_to_text(raw: &RawValue) -> Result<String, String> {
 
 /// An attribute field as first parsed: the entries of a JSON object in document order, borrowed from the input
 /// (parsed in the same pass as the rest of the line), or the note that the field was not an object.
-enum Entries<'a> {
-    Object(Vec<(Cow<'a, str>, &'a RawValue)>),
+pub(crate) enum Entries<'a> {
+    Object(Vec<(Cow<'a, str>, &'a str)>),
     NotAnObject,
 }
 
@@ -272,7 +352,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
             ) -> Result<Entries<'a>, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(key) = map.next_key::<Cow<'a, str>>()? {
-                    out.push((key, map.next_value::<&'a RawValue>()?));
+                    out.push((key, map.next_value::<&'a RawValue>()?.get()));
                 }
                 Ok(Entries::Object(out))
             }
@@ -325,7 +405,7 @@ fn attributes_of(field: Option<Entries<'_>>) -> Result<Attributes, (String, Stri
     };
     let mut out: Attributes = Vec::with_capacity(entries.len());
     for (k, v) in entries {
-        if v.get() == "null" {
+        if v == "null" {
             out.retain(|(key, _)| key.as_str() != k);
             continue;
         }

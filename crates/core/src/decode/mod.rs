@@ -10,6 +10,7 @@
 
 pub mod jsonl;
 pub mod otlp;
+mod scan;
 
 use std::fmt;
 use std::str::FromStr;

@@ -6,7 +6,9 @@ use opentelemetry_proto::tonic::common::v1::{
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use prost::Message;
+use quarry_core::decode::jsonl;
 use quarry_core::{Decoded, Format, Severity, decode};
 
 use crate::common::non_blank_lines;
@@ -15,6 +17,30 @@ use crate::otlp_proto::kv;
 const VALID_LINE: &str = r#"{"timestamp": "2026-11-01T00:00:00Z", "observed_timestamp": 1793491200000000000, "severity_text": "info", "severity_number": 10, "service_name": "apache", "body": {"level": "error", "msg": ["x", 1.5, null]}, "trace_id": "49f27147a67ffb2a60b1f1c9cd2bd1d3", "span_id": "SfJxR6Z/+yo=", "trace_flags": 1, "attributes": {"eventid": "E2", "copy": 0, "nested": {"a": [true]}}, "resource_attributes": {"service.name": "apache", "host.name": "apache-0"}, "instrumentation_scope": "lib@1", "event_name": "ev"}"#;
 
 const VALID_OTLP_LINE: &str = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},"scopeLogs":[{"scope":{"name":"lib","version":"1"},"logRecords":[{"timeUnixNano":"1793491200000000000","severityNumber":9,"traceId":"5b8efff798038103d269b633813fc60c","body":{"kvlistValue":{"values":[{"key":"a","value":{"intValue":"1"}}]}},"attributes":[{"key":"k","value":{"doubleValue":1.5}}]}]}]}]}"#;
+
+/// A line of the shape the fast scanner reads itself: flat attributes of every scalar type, escapes, `null`s.
+const FAST_LINE: &str = r#"{"timestamp":"2026-11-01T00:00:00.5+01:00","observed_timestamp":1793491200000000000,"severity_text":"WARN","severity_number":13,"service_name":"api\u00e9","body":"say \"hi\"\n\ttab \\ \/ \ud83d\ude00","trace_id":"49f27147a67ffb2a60b1f1c9cd2bd1d3","span_id":"SfJxR6Z/+yo=","trace_flags":0,"attributes":{"z":"last","a":1.5e3,"a":-0,"t":true,"f":false,"n":null,"esc\u0041":"v","":""},"resource_attributes":{"host.name":"h"},"instrumentation_scope":null,"event_name":"ev"}"#;
+
+/// The fast scanner's answer, when it gives one, equals the serde_json reference decoder's, record or error.
+fn check_fast_path(input: &[u8]) -> Result<bool, TestCaseError> {
+    let mut scanned = false;
+    for (i, line) in input.split(|&b| b == b'\n').enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(fast) = jsonl::decode_line_fast(i, line) {
+            scanned = true;
+            prop_assert_eq!(
+                fast,
+                jsonl::decode_line_reference(i, line),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+    Ok(scanned)
+}
 
 /// One edit of a byte string.
 #[derive(Debug, Clone)]
@@ -153,6 +179,21 @@ proptest! {
     }
 
     #[test]
+    fn the_fast_scanner_agrees_with_serde_json_on_mutated_lines(
+        edits in proptest::collection::vec(edit(), 1..6),
+        which in 0usize..2,
+    ) {
+        let line = [FAST_LINE, VALID_LINE][which];
+        check_fast_path(&apply(line.as_bytes().to_vec(), &edits))?;
+    }
+
+    #[test]
+    fn the_fast_scanner_agrees_with_serde_json_on_arbitrary_text(line in any::<String>()) {
+        check_fast_path(format!("{{\"body\":\"{line}\"}}").as_bytes())?;
+        check_fast_path(line.as_bytes())?;
+    }
+
+    #[test]
     fn mutated_valid_otlp_json_never_panics(edits in proptest::collection::vec(edit(), 1..6)) {
         check_all_decoders(&apply(VALID_OTLP_LINE.as_bytes().to_vec(), &edits))?;
     }
@@ -278,4 +319,36 @@ proptest! {
         prop_assert!(logs.next().is_none());
         prop_assert!(errors.next().is_none());
     }
+}
+
+#[test]
+fn the_fast_scanner_reads_the_usual_shapes_itself() {
+    // Not vacuous: these lines take the fast path (and agree with the reference).
+    assert!(check_fast_path(FAST_LINE.as_bytes()).expect("agrees"));
+    let loghub = crate::common::loghub_bytes();
+    for (i, line) in loghub
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+    {
+        let fast = jsonl::decode_line_fast(i, line).expect("LogHub lines take the fast path");
+        assert_eq!(fast, jsonl::decode_line_reference(i, line));
+    }
+    // Mutations that keep the fast path's shape still agree; count how many stayed on it.
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut on_fast_path = 0;
+    for _ in 0..2_000 {
+        let edits = proptest::collection::vec(edit(), 1..3)
+            .new_tree(&mut runner)
+            .expect("strategy")
+            .current();
+        let input = apply(FAST_LINE.as_bytes().to_vec(), &edits);
+        if check_fast_path(&input).expect("agrees") {
+            on_fast_path += 1;
+        }
+    }
+    assert!(
+        on_fast_path > 200,
+        "only {on_fast_path} of 2000 mutated lines took the fast path"
+    );
 }

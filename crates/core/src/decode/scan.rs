@@ -1,0 +1,359 @@
+//! A single-pass scanner for the common shape of a flat JSON Lines record: the fast path of [`super::jsonl`].
+//!
+//! It accepts a strict subset of JSON and returns `None` for everything else, so the caller falls back to the
+//! serde_json reference decoder, which owns all error reporting. Accepted (anything outside: `None`):
+//!
+//! ```text
+//! line     = ws "{" ws [ member *( ws "," ws member ) ] ws "}" ws
+//! member   = key ws ":" ws value             ; key one of the 13 known fields, each at most once
+//! key      = '"' *plain-char '"'             ; no escapes in keys
+//! value    = string | "null" | number | "true" | "false"      ; for the scalar fields
+//!          | attrs                                             ; for attributes / resource_attributes
+//! attrs    = "{" ws [ entry *( ws "," ws entry ) ] ws "}"
+//! entry    = string ws ":" ws ( string | "null" | number | "true" | "false" )
+//! string   = '"' *( plain-char | escape ) '"'
+//! escape   = "\" ( '"' | "\" | "/" | "b" | "f" | "n" | "r" | "t" | "u" 4hex )
+//! number   = [ "-" ] ( "0" | digit1-9 *digit ) [ "." 1*digit ] [ ( "e" | "E" ) [ "+" | "-" ] 1*digit ]
+//! ws       = *( " " | "\t" | "\n" | "\r" )
+//! ```
+//!
+//! `plain-char` is any character but `"`, `\` and the control characters U+0000–U+001F, as in JSON. Values are
+//! returned as their raw text (quotes included), exactly the slices serde_json's `RawValue` would give, so the
+//! conversion after scanning is shared with the reference path. Escapes are only checked for shape here; what they
+//! mean (including a lone surrogate, which is not text) is decided by the conversion, as on the reference path.
+
+use std::borrow::Cow;
+
+use super::jsonl::{Entries, RawFields};
+
+/// Scans one line; `None` when the line is outside the accepted subset (not necessarily invalid).
+pub(crate) fn scan_line(line: &str) -> Option<RawFields<'_>> {
+    let mut s = Scanner {
+        b: line.as_bytes(),
+        text: line,
+        at: 0,
+    };
+    let mut out = RawFields::default();
+    s.ws();
+    s.eat(b'{')?;
+    s.ws();
+    if !s.eat_if(b'}') {
+        loop {
+            let key = s.key()?;
+            s.ws();
+            s.eat(b':')?;
+            s.ws();
+            let slot = match key {
+                b"timestamp" => &mut out.timestamp,
+                b"observed_timestamp" => &mut out.observed_timestamp,
+                b"severity_text" => &mut out.severity_text,
+                b"severity_number" => &mut out.severity_number,
+                b"service_name" => &mut out.service_name,
+                b"body" => &mut out.body,
+                b"trace_id" => &mut out.trace_id,
+                b"span_id" => &mut out.span_id,
+                b"trace_flags" => &mut out.trace_flags,
+                b"instrumentation_scope" => &mut out.instrumentation_scope,
+                b"event_name" => &mut out.event_name,
+                b"attributes" | b"resource_attributes" => {
+                    let slot = if key == b"attributes" {
+                        &mut out.attributes
+                    } else {
+                        &mut out.resource_attributes
+                    };
+                    if slot.is_some() {
+                        return None; // serde rejects duplicate fields
+                    }
+                    *slot = Some(s.attrs()?);
+                    if s.next_member()? {
+                        continue;
+                    }
+                    break;
+                }
+                _ => return None,
+            };
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(s.scalar()?);
+            if !s.next_member()? {
+                break;
+            }
+        }
+    }
+    s.ws();
+    (s.at == s.b.len()).then_some(out)
+}
+
+/// The position of the first byte at or after `from` that ends a plain run inside a string: `"`, `\\` or a
+/// control character; `None` at the end of input. Eight bytes at a time: in each word, a byte's high bit is set
+/// when it is one of those (the usual "has zero byte" tricks; borrows can only mark bytes *after* a true hit, so
+/// the lowest marked byte is exact).
+fn special(b: &[u8], mut from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(word) = b.get(from..from + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let quote = x ^ (ONES * b'"' as u64);
+        let backslash = x ^ (ONES * b'\\' as u64);
+        let hits = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | x.wrapping_sub(ONES * 0x20) & !x)
+            & HIGH;
+        if hits != 0 {
+            return Some(from + (hits.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    b[from..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| from + p)
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.eat_if(c).then_some(())
+    }
+
+    fn eat_if(&mut self, c: u8) -> bool {
+        if self.b.get(self.at) == Some(&c) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// After a member: `true` at `,` (another member follows), `false` at the closing `}`.
+    fn next_member(&mut self) -> Option<bool> {
+        self.ws();
+        match self.b.get(self.at)? {
+            b',' => {
+                self.at += 1;
+                self.ws();
+                Some(true)
+            }
+            b'}' => {
+                self.at += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    /// A key without escapes, as bytes between the quotes.
+    fn key(&mut self) -> Option<&'a [u8]> {
+        let (start, end, escaped) = self.string()?;
+        if escaped {
+            return None;
+        }
+        Some(&self.b[start + 1..end - 1])
+    }
+
+    /// A string starting at the cursor: its span `[start, end)` including quotes, and whether it has escapes.
+    fn string(&mut self) -> Option<(usize, usize, bool)> {
+        let start = self.at;
+        if self.b.get(start) != Some(&b'"') {
+            return None;
+        }
+        let mut i = start + 1;
+        let mut escaped = false;
+        loop {
+            i = special(self.b, i)?;
+            if self.b[i] < 0x20 {
+                return None;
+            }
+            if self.b[i] == b'"' {
+                self.at = i + 1;
+                return Some((start, i + 1, escaped));
+            }
+            escaped = true;
+            match self.b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' => {
+                    let hex = self.b.get(i + 2..i + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    i += 6;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A scalar value's raw text.
+    fn scalar(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        match self.b.get(start)? {
+            b'"' => {
+                let (s, e, _) = self.string()?;
+                Some(&self.text[s..e])
+            }
+            b'n' => self.word("null"),
+            b't' => self.word("true"),
+            b'f' => self.word("false"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn word(&mut self, w: &'static str) -> Option<&'a str> {
+        let start = self.at;
+        if self.b.get(start..start + w.len())? == w.as_bytes() {
+            self.at += w.len();
+            Some(&self.text[start..self.at])
+        } else {
+            None
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let from = self.at;
+        while self.b.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+        self.at - from
+    }
+
+    fn number(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        self.eat_if(b'-');
+        match self.b.get(self.at)? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.eat_if(b'.') && self.digits() == 0 {
+            return None;
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.at) {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.b.get(self.at) {
+                self.at += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        // A number runs into the next token only through a delimiter; `01` or `1x` is not a number.
+        match self.b.get(self.at) {
+            None | Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r') => {
+                Some(&self.text[start..self.at])
+            }
+            _ => None,
+        }
+    }
+
+    /// An attribute object (flat); `null` and other non-objects are left to the reference path.
+    fn attrs(&mut self) -> Option<Entries<'a>> {
+        self.eat(b'{')?;
+        self.ws();
+        let mut out = Vec::with_capacity(8);
+        if self.eat_if(b'}') {
+            return Some(Entries::Object(out));
+        }
+        loop {
+            let (s, e, escaped) = self.string()?;
+            let key = if escaped {
+                Cow::Owned(serde_json::from_str::<String>(&self.text[s..e]).ok()?)
+            } else {
+                Cow::Borrowed(&self.text[s + 1..e - 1])
+            };
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            out.push((key, self.scalar()?));
+            if !self.next_member()? {
+                return Some(Entries::Object(out));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan_line;
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_or_control_byte() {
+        let naive = |b: &[u8], from: usize| {
+            b[from..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .map(|p| from + p)
+        };
+        // Every position of each special byte, after runs that include bytes just around the thresholds and UTF-8.
+        let filler = "a!#[]\x7f\u{e9}\u{1f600} ~".as_bytes();
+        for special_byte in [b'"', b'\\', 0x00, 0x01, 0x1f] {
+            for len in 0..40 {
+                let mut b: Vec<u8> = filler.iter().cycle().take(len).copied().collect();
+                assert_eq!(super::special(&b, 0), naive(&b, 0));
+                b.push(special_byte);
+                b.extend_from_slice(b"\"\x01tail");
+                for from in 0..b.len() {
+                    assert_eq!(
+                        super::special(&b, from),
+                        naive(&b, from),
+                        "{b:?} from {from}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn accepts_the_usual_shape_and_returns_raw_texts() {
+        let f = scan_line(
+            r#" {"timestamp":"2026-11-01T00:00:00Z", "severity_number": -17 ,"body":"a\"b","attributes":{"k":"v","n":1.5e3,"z":null}} "#,
+        )
+        .expect("accepted");
+        assert_eq!(f.timestamp, Some(r#""2026-11-01T00:00:00Z""#));
+        assert_eq!(f.severity_number, Some("-17"));
+        assert_eq!(f.body, Some(r#""a\"b""#));
+        let Some(super::Entries::Object(entries)) = f.attributes else {
+            panic!("attributes are an object")
+        };
+        let entries: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (&**k, *v)).collect();
+        assert_eq!(entries, [("k", r#""v""#), ("n", "1.5e3"), ("z", "null")]);
+    }
+
+    #[test]
+    fn leaves_everything_unusual_to_the_reference_path() {
+        for line in [
+            r#"{"body":"a","body":"b"}"#,  // duplicate field
+            r#"{"other":1}"#,              // unknown field
+            r#"{"body":{"nested":1}}"#,    // nested body
+            r#"{"body":"a",}"#,            // trailing comma
+            r#"{"body":"a"} x"#,           // trailing characters
+            r#"{"body" "a"}"#,             // missing colon
+            r#"{"trace_flags":01}"#,       // leading zero
+            r#"{"trace_flags":1.}"#,       // bare fraction
+            r#"{"body":"tab	in string"}"#, // control character
+            r#"{"body":"\x"}"#,            // bad escape
+            r#"{"body":"\u12"}"#,          // short unicode escape
+            r#"{"b\u006fdy":"a"}"#,        // escaped key
+            r#"{"attributes":{"k":[1]}}"#, // nested attribute value
+            r#"{"attributes":null}"#,      // not an object
+            r#"{"body":"a""#,              // unterminated
+            r#"{"body":nul}"#,             // bad literal
+        ] {
+            assert!(scan_line(line).is_none(), "{line}");
+        }
+    }
+}
