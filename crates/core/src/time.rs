@@ -185,6 +185,70 @@ impl DateBound {
     }
 }
 
+/// The common RFC 3339 shape `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (1 to 9 fraction digits, years 1970 to 2261),
+/// read without chrono; `None` for anything else, which callers hand to chrono's full parser. For the inputs it
+/// accepts it returns exactly what `DateTime::parse_from_rfc3339(s)?.timestamp_nanos_opt()` does (tested).
+pub fn parse_rfc3339_utc_fast(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b.len() > 30 || b[b.len() - 1] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        b[range].iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let fraction = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            num(20..b.len() - 1)? * 10i64.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1970..=2261).contains(&year)
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > month_days[month as usize - 1]
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    // Days from the civil date (H. Hinnant's algorithm), in the proleptic Gregorian calendar.
+    let y = if month <= 2 { year - 1 } else { year };
+    let (era, yoe) = (y.div_euclid(400), y.rem_euclid(400));
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(
+        ((days * 24 + hour) * 60 + minute) * 60 * NANOS_PER_SECOND
+            + second * NANOS_PER_SECOND
+            + fraction,
+    )
+}
+
 /// Parses an ISO-8601 date or date-time; a missing offset means UTC. Returns nanoseconds since the epoch.
 pub fn parse_iso(t: &str) -> Option<i64> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
@@ -338,6 +402,67 @@ pub fn format_iso_micros(nanos: i64) -> String {
         format!("{base}.{:06}Z", sub / 1000)
     } else {
         format!("{base}.{sub:09}Z")
+    }
+}
+
+#[cfg(test)]
+mod fast_rfc3339 {
+    use proptest::prelude::*;
+
+    fn chrono(s: &str) -> Option<i64> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .and_then(|d| d.timestamp_nanos_opt())
+    }
+
+    #[test]
+    fn reads_the_usual_shapes() {
+        for s in [
+            "2026-11-01T00:00:00Z",
+            "2026-11-01T00:00:43.2Z",
+            "1970-01-01T00:00:00.000000001Z",
+            "2024-02-29T23:59:59.999999999Z",
+            "2261-12-31T23:59:59Z",
+        ] {
+            assert_eq!(super::parse_rfc3339_utc_fast(s), chrono(s), "{s}");
+            assert!(super::parse_rfc3339_utc_fast(s).is_some(), "{s}");
+        }
+        for s in [
+            "2025-02-29T00:00:00Z",
+            "2026-11-01T24:00:00Z",
+            "2026-11-01T00:00:60Z",
+            "2026-11-01t00:00:00Z",
+            "2026-11-01T00:00:00+00:00",
+            "2026-11-01T00:00:00.Z",
+            "2026-11-01T00:00:00.1234567890Z",
+            "1969-12-31T23:59:59Z",
+            "+026-11-01T00:00:00Z",
+        ] {
+            assert_eq!(super::parse_rfc3339_utc_fast(s), None, "{s}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn agrees_with_chrono_whenever_it_answers(
+            y in 1960i64..2270, mo in 0i64..14, d in 0i64..33, h in 0i64..26, mi in 0i64..62, se in 0i64..62,
+            frac in proptest::option::of("[0-9]{0,11}"),
+        ) {
+            let mut s = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{se:02}");
+            if let Some(f) = frac {
+                s.push('.');
+                s.push_str(&f);
+            }
+            s.push('Z');
+            if let Some(fast) = super::parse_rfc3339_utc_fast(&s) {
+                prop_assert_eq!(Some(fast), chrono(&s), "{}", s);
+            } else if let Some(n) = chrono(&s) {
+                // Declined but valid: only the shapes the fast path leaves to chrono on purpose.
+                prop_assert!(se == 60 || !(1970..=2261).contains(&y) || s.len() > 30, "{} = {}", s, n);
+            }
+        }
     }
 }
 

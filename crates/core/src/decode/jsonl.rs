@@ -287,7 +287,7 @@ fn opt_text(raw: Option<&str>) -> Result<Option<Cow<'_, str>>, &'static str> {
 /// The text of a JSON string literal, borrowed when it has no escapes; `None` if `raw` is not a valid string.
 fn json_string(raw: &str) -> Option<Cow<'_, str>> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
-    if !inner.contains('\\') {
+    if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
         // The line was validated as JSON, so a quote-delimited value without backslashes is the string itself.
         return Some(Cow::Borrowed(inner));
     }
@@ -299,6 +299,13 @@ fn parse_timestamp(text: &str) -> Result<i64, &'static str> {
     const EXPECTED: &str =
         "expected RFC 3339 text (2026-11-01T00:00:00Z) or integer Unix nanoseconds";
     if text.starts_with('"') {
+        if let Some(nanos) = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .and_then(crate::time::parse_rfc3339_utc_fast)
+        {
+            return Ok(nanos);
+        }
         let s: Cow<'_, str> = serde_json::from_str(text).map_err(|_| EXPECTED)?;
         let dt = chrono::DateTime::parse_from_rfc3339(&s).map_err(|_| EXPECTED)?;
         dt.timestamp_nanos_opt()
