@@ -823,3 +823,38 @@ fn container_values_keep_their_text_minus_whitespace() {
         vec![("k".to_owned(), r#"[true,{"x":"y z"}]"#.to_owned())]
     );
 }
+
+#[test]
+fn a_large_input_decoded_in_parallel_pieces_equals_one_pass_over_its_lines() {
+    // About 9 MB: several pieces on any machine with more than one core. Bad and blank lines are spread through
+    // it, so error indices must be counted across piece boundaries.
+    let sample = String::from_utf8(loghub_bytes()).expect("UTF-8");
+    let lines: Vec<&str> = sample.lines().filter(|l| !l.is_empty()).collect();
+    let mut input = String::new();
+    for i in 0..36_000 {
+        match i % 997 {
+            0 => input.push_str("{\"timestamp\": \"yesterday\"}"),
+            1 => input.push_str("   "),
+            2 => input.push_str("[1, 2]"),
+            _ => input.push_str(lines[i % lines.len()]),
+        }
+        input.push('\n');
+    }
+    assert!(input.len() > 8 << 20, "{} bytes", input.len());
+    let mut expected = quarry_core::Decoded::default();
+    for (i, line) in input.split('\n').enumerate() {
+        let line = line.trim_ascii().as_bytes();
+        if line.is_empty() {
+            continue;
+        }
+        match quarry_core::decode::jsonl::decode_line(i, line) {
+            Ok(log) => expected.logs.push(log),
+            Err(e) => expected.errors.push(e),
+        }
+    }
+    assert_eq!(expected.errors.len(), 2 * 37);
+    let decoded = quarry_core::decode::jsonl::decode(input.as_bytes());
+    assert_eq!(decoded.errors, expected.errors);
+    assert_eq!(decoded.logs.len(), expected.logs.len());
+    assert!(decoded.logs == expected.logs);
+}
