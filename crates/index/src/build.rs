@@ -136,6 +136,14 @@ impl FileIndex {
             strings,
             high_cardinality_keys,
             attrs,
+            time_ordered_runs: records
+                .windows(2)
+                .zip(service_of_row.windows(2))
+                .all(|(r, s)| {
+                    s[0] != s[1]
+                        || r[0].severity_text != r[1].severity_text
+                        || r[0].timestamp <= r[1].timestamp
+                }),
         }
     }
 }

@@ -25,7 +25,10 @@
 //! * `severity_code` is [`quarry_core::Severity::code`] (0 trace … 5 fatal, 6 unknown); `kind` is 0 log,
 //!   1 resource; `value_plus_one` is 0 for a high-cardinality key whose values are not counted.
 //! * Deltas are from the previous entry (from `first_*` for the first); entries are sorted as [`FileIndex`] says.
-//! * `crc32` (IEEE) covers the body and the footer's first 12 bytes. `version` is 1; `flags` is 0.
+//! * `crc32` (IEEE) covers the body and the footer's first 12 bytes. `version` is 1. `flags` bit 0
+//!   ([`FLAG_TIME_ORDERED_RUNS`]) says [`FileIndex::time_ordered_runs`]; other bits are 0 (a reader rejects them).
+//!   Sidecars written before the flag existed have it clear, so range requests read their edge minutes' rows
+//!   instead of locating them from the rollup.
 //!
 //! A reader checks, in order: length, magic, version, CRC, then every section parses exactly to its length, then
 //! [`FileIndex::validate`]. Any failure is [`Error::Corrupt`](crate::Error::Corrupt).
@@ -39,6 +42,8 @@ use crate::{AttrCount, AttrKind, Error, FileIndex, MinuteCount, Result};
 pub const MAGIC: &[u8; 4] = b"QIDX";
 /// The format version this build writes and reads.
 pub const VERSION: u16 = 1;
+/// Footer flag: [`FileIndex::time_ordered_runs`].
+pub const FLAG_TIME_ORDERED_RUNS: u16 = 1;
 const FOOTER_LEN: usize = 8 + 2 + 2 + 4 + 4;
 const ZSTD_LEVEL: i32 = 3;
 /// Entry counts come from the input; preallocate at most this many so a forged count cannot exhaust memory.
@@ -120,7 +125,12 @@ impl FileIndex {
         let body_len = body.len() as u64;
         body.extend_from_slice(&body_len.to_le_bytes());
         body.extend_from_slice(&VERSION.to_le_bytes());
-        body.extend_from_slice(&0u16.to_le_bytes());
+        let flags = if self.time_ordered_runs {
+            FLAG_TIME_ORDERED_RUNS
+        } else {
+            0
+        };
+        body.extend_from_slice(&flags.to_le_bytes());
         let crc = crc32fast::hash(&body);
         body.extend_from_slice(&crc.to_le_bytes());
         body.extend_from_slice(MAGIC);
@@ -162,7 +172,7 @@ impl FileIndex {
                 "format version {version}, this build reads version {VERSION}"
             )));
         }
-        if flags != 0 {
+        if flags & !FLAG_TIME_ORDERED_RUNS != 0 {
             return Err(Error::corrupt(format!("unknown flags {flags:#x}")));
         }
         if body_len != (bytes.len() - FOOTER_LEN) as u64 {
@@ -178,7 +188,8 @@ impl FileIndex {
             )));
         }
         let body = &bytes[..body_len as usize];
-        let index = parse_body(body, with_attrs)?;
+        let mut index = parse_body(body, with_attrs)?;
+        index.time_ordered_runs = flags & FLAG_TIME_ORDERED_RUNS != 0;
         index.validate()?;
         Ok(index)
     }
@@ -251,6 +262,7 @@ fn parse_body(body: &[u8], with_attrs: bool) -> Result<FileIndex> {
         strings: Vec::new(),
         high_cardinality_keys: Vec::new(),
         attrs: Vec::new(),
+        time_ordered_runs: false, // from the footer, set by the caller
     };
     if !with_attrs {
         return Ok(index);

@@ -192,6 +192,11 @@ pub struct FileIndex {
     pub high_cardinality_keys: Vec<(AttrKind, u32)>,
     /// Attribute rollup, sorted, one entry per distinct (bucket, kind, key, value, service, severity, fingerprint).
     pub attrs: Vec<AttrCount>,
+    /// The rows of each (service, severity) are in timestamp order wherever they are adjacent, as in every file
+    /// quarry writes (sorted by service, severity, time). Found by [`FileIndex::build`], kept in the sidecar's
+    /// flags; [`FileIndex::rows_in_minutes`] answers only for such files, since the minute rollup cannot show the
+    /// order of rows inside a run.
+    pub time_ordered_runs: bool,
 }
 
 impl FileIndex {
@@ -236,6 +241,7 @@ impl FileIndex {
             strings: self.strings.clone(),
             high_cardinality_keys: self.high_cardinality_keys.clone(),
             attrs,
+            time_ordered_runs: self.time_ordered_runs,
         }
     }
 
@@ -299,9 +305,9 @@ impl FileIndex {
     /// No per-minute postings are stored: they follow from the sort order of a quarry file, rows ordered by
     /// (service, severity, timestamp). The rows of one (service, severity) are then one contiguous run, in time
     /// order, so the rows of minute `m` in that run start after the counts of the run's earlier minutes. A run
-    /// that is not contiguous, or whose minute counts do not add up to its length, breaks that assumption: the
-    /// answer is then `None` and the caller reads the whole file, so a file sorted some other way costs time,
-    /// never a wrong answer.
+    /// that is not contiguous, whose minute counts do not add up to its length, or whose rows are not in time order
+    /// ([`FileIndex::time_ordered_runs`] false) breaks that assumption: the answer is then `None` and the caller
+    /// reads the whole file, so a file sorted some other way costs time, never a wrong answer.
     pub fn rows_in_minutes(
         &self,
         services: Option<&std::collections::BTreeSet<String>>,
@@ -315,6 +321,9 @@ impl FileIndex {
             start: u32,
             len: u64,
             seen: u64,
+        }
+        if !self.time_ordered_runs {
+            return None;
         }
         let mut runs: HashMap<(u32, Severity), Run> = HashMap::new();
         let mut out = RoaringBitmap::new();

@@ -217,3 +217,48 @@ proptest! {
         }
     }
 }
+
+/// Found by CI (proptest seed c932ac99…): one (service, severity) run, contiguous and with minute counts that add
+/// up, but newest row first. The rollup cannot see the order inside a run, so the index must know it from the
+/// build, or it names the wrong row.
+#[test]
+fn regression_a_run_out_of_time_order_is_not_located_from_the_rollup() {
+    let record = |minute: i64| quarry_core::LogRecord {
+        uuid: [0; 16],
+        timestamp: minute * 60_000_000_000,
+        observed_timestamp: 0,
+        trace_id: [0; 16],
+        span_id: [0; 8],
+        trace_flags: 0,
+        severity_text: quarry_core::Severity::Info,
+        severity_number: 0,
+        service_name: "svc2".into(),
+        body: String::new(),
+        attributes: Vec::new(),
+        resource_attributes: Vec::new(),
+        resource_fingerprint: 0,
+        instrumentation_scope: String::new(),
+        event_name: String::new(),
+        bytes_uncompressed: 0,
+    };
+    let (early, late) = (29_891_520, 29_891_603);
+    let newest_first = [record(late), record(early)];
+    let index = FileIndex::build(&newest_first, &[2], &IndexOptions::default());
+    assert!(!index.time_ordered_runs);
+    assert_eq!(index.rows_in_minutes(None, None, late - 39, late), None);
+    // Through the sidecar bytes too: the flag travels in the footer.
+    let read = FileIndex::from_bytes(&index.to_bytes()).expect("valid");
+    assert!(!read.time_ordered_runs);
+    assert_eq!(read.rows_in_minutes(None, None, late - 39, late), None);
+    // In time order the same rows are located exactly.
+    let oldest_first = [record(early), record(late)];
+    let index = FileIndex::from_bytes(
+        &FileIndex::build(&oldest_first, &[2], &IndexOptions::default()).to_bytes(),
+    )
+    .expect("valid");
+    assert!(index.time_ordered_runs);
+    let rows = index
+        .rows_in_minutes(None, None, late - 39, late)
+        .expect("time-ordered runs");
+    assert_eq!(rows.iter().collect::<Vec<u32>>(), [1]);
+}
