@@ -222,7 +222,8 @@ mod tests {
 
     #[test]
     fn fingerprints_are_the_values_stored_by_earlier_versions() {
-        // Computed by the streaming-hasher implementation: stored files and filters depend on these staying put.
+        // Printed by the streaming-hasher implementation of a60913d before it was replaced: stored files and
+        // filters depend on these staying put.
         let long = "x".repeat(300);
         let cases: [(Attributes, u64); 3] = [
             (vec![], 3244421341483603138),
@@ -241,6 +242,29 @@ mod tests {
         ];
         for (attrs, expected) in cases {
             assert_eq!(resource_fingerprint(&attrs), expected, "{attrs:?}");
+        }
+    }
+
+    #[test]
+    fn one_shot_fingerprints_equal_the_streaming_hasher_at_every_size() {
+        // xxh3 takes a different path per input size (0-16, 17-128, 129-240, longer); cover each.
+        for len in 0..600 {
+            let attrs: Attributes = vec![
+                ("k".into(), "v".repeat(len / 2)),
+                ("service.name".into(), "s".repeat(len - len / 2)),
+            ];
+            let mut streaming = xxhash_rust::xxh3::Xxh3::new();
+            for (k, v) in &attrs {
+                streaming.update(&(k.len() as u32).to_le_bytes());
+                streaming.update(k.as_bytes());
+                streaming.update(&(v.len() as u32).to_le_bytes());
+                streaming.update(v.as_bytes());
+            }
+            assert_eq!(
+                resource_fingerprint(&attrs),
+                streaming.digest(),
+                "length {len}"
+            );
         }
     }
 

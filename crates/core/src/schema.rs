@@ -61,13 +61,28 @@ pub mod columns {
 }
 
 fn map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
+    map_builder_with_capacity(0, 0, 0, 0)
+}
+
+/// A map builder sized for `rows` maps of `entries` entries in all, with `key_bytes` and `value_bytes` of text.
+fn map_builder_with_capacity(
+    rows: usize,
+    entries: usize,
+    key_bytes: usize,
+    value_bytes: usize,
+) -> MapBuilder<StringBuilder, StringBuilder> {
     let names = MapFieldNames {
         entry: "key_value".into(),
         key: "key".into(),
         value: "value".into(),
     };
-    MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new())
-        .with_values_field(Arc::new(Field::new("value", DataType::Utf8, false)))
+    MapBuilder::with_capacity(
+        Some(names),
+        StringBuilder::with_capacity(entries, key_bytes),
+        StringBuilder::with_capacity(entries, value_bytes),
+        rows,
+    )
+    .with_values_field(Arc::new(Field::new("value", DataType::Utf8, false)))
 }
 
 fn timestamp_type() -> DataType {
@@ -125,7 +140,13 @@ pub fn records_to_batch<R: std::borrow::Borrow<LogRecord>>(
         Ok(Arc::new(b.finish()))
     };
     let maps = |f: &dyn Fn(&LogRecord) -> &Attributes| -> Result<ArrayRef, ArrowError> {
-        let mut b = map_builder();
+        let (mut entries, mut key_bytes, mut value_bytes) = (0, 0, 0);
+        for (k, v) in records.iter().flat_map(|r| f(r)) {
+            entries += 1;
+            key_bytes += k.len();
+            value_bytes += v.len();
+        }
+        let mut b = map_builder_with_capacity(n, entries, key_bytes, value_bytes);
         for r in records {
             for (k, v) in f(r) {
                 b.keys().append_value(k);

@@ -73,7 +73,12 @@ pub fn decode(input: &[u8]) -> Decoded {
         .min(MAX_THREADS)
         .min(input.len() / PARALLEL_PIECE_BYTES)
         .max(1);
-    if threads == 1 {
+    decode_split(input, threads)
+}
+
+/// [`decode`] in (at most) `threads` pieces.
+fn decode_split(input: &[u8], threads: usize) -> Decoded {
+    if threads <= 1 {
         return decode_piece(input, 0);
     }
     // Pieces start just after a newline, so each holds whole lines; a piece's first line number is the count of
@@ -312,7 +317,9 @@ fn convert(index: usize, rec: RawFields<'_>) -> Result<DecodedLog, RecordError> 
 /// An integer field: plain decimal digits are read directly, anything else (exponents, fractions, text) as JSON.
 fn parse_int<T: std::str::FromStr + serde::de::DeserializeOwned>(raw: &str) -> Result<T, ()> {
     let digits = raw.strip_prefix('-').unwrap_or(raw);
-    if !digits.is_empty()
+    // serde_json reads `-0` as the float -0.0, which no integer type accepts; keep that answer.
+    if raw != "-0"
+        && !digits.is_empty()
         && digits.len() <= 20
         && digits.bytes().all(|b| b.is_ascii_digit())
         && (digits == "0" || !digits.starts_with('0'))
@@ -504,4 +511,97 @@ fn minify(json: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    #[test]
+    fn pieces_join_to_one_pass_whatever_the_cuts() {
+        let good = r#"{"body":"ok","service_name":"s"}"#;
+        let lines = [good, "", "  ", "not json", good, "\r", good, "[1]", good];
+        // CRLF and LF endings, with and without a final newline, cut into every number of pieces.
+        for ending in ["\n", "\r\n"] {
+            for final_newline in [false, true] {
+                for n in 1..=lines.len() {
+                    let mut input = lines[..n].join(ending);
+                    if final_newline {
+                        input.push_str(ending);
+                    }
+                    let one = super::decode_split(input.as_bytes(), 1);
+                    for threads in 2..=12 {
+                        assert_eq!(
+                            super::decode_split(input.as_bytes(), threads),
+                            one,
+                            "{input:?} in {threads}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// What serde_json says an integer field holds, the behaviour `parse_int` keeps.
+    fn serde<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, ()> {
+        serde_json::from_str::<T>(raw).map_err(|_| ())
+    }
+
+    #[test]
+    fn integers_read_as_serde_json_reads_them() {
+        for raw in [
+            "0",
+            "-0",
+            "00",
+            "-00",
+            "01",
+            "-",
+            "",
+            "1e3",
+            "1.0",
+            "2147483647",
+            "2147483648",
+            "-2147483648",
+            "-2147483649",
+            "4294967295",
+            "4294967296",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "123456789012345678901",
+            " 1",
+            "+1",
+            "--1",
+        ] {
+            assert_eq!(
+                super::parse_int::<i32>(raw),
+                serde::<i32>(raw),
+                "i32 {raw:?}"
+            );
+            assert_eq!(
+                super::parse_int::<u32>(raw),
+                serde::<u32>(raw),
+                "u32 {raw:?}"
+            );
+            assert_eq!(
+                super::parse_int::<i64>(raw),
+                serde::<i64>(raw),
+                "i64 {raw:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn integers_agree_with_serde_json(raw in "-?[0-9]{0,22}") {
+            prop_assert_eq!(super::parse_int::<i32>(&raw), serde::<i32>(&raw), "i32 {}", raw);
+            prop_assert_eq!(super::parse_int::<u32>(&raw), serde::<u32>(&raw), "u32 {}", raw);
+            prop_assert_eq!(super::parse_int::<i64>(&raw), serde::<i64>(&raw), "i64 {}", raw);
+        }
+    }
 }

@@ -325,6 +325,24 @@ proptest! {
 fn the_fast_scanner_reads_the_usual_shapes_itself() {
     // Not vacuous: these lines take the fast path (and agree with the reference).
     assert!(check_fast_path(FAST_LINE.as_bytes()).expect("agrees"));
+    // `null` in a scalar field is the field absent; `-0` is not an integer (serde_json reads it as a float).
+    let nulls = r#"{"timestamp":null,"observed_timestamp":null,"severity_text":null,"severity_number":null,"service_name":null,"body":null,"trace_id":null,"span_id":null,"trace_flags":null,"instrumentation_scope":null,"event_name":null}"#;
+    assert!(check_fast_path(nulls.as_bytes()).expect("agrees"));
+    let absent = jsonl::decode_line_reference(0, b"{}").expect("an empty object is a record");
+    assert_eq!(
+        jsonl::decode_line_fast(0, nulls.as_bytes()),
+        Some(Ok(absent))
+    );
+    for field in [
+        "severity_number",
+        "timestamp",
+        "observed_timestamp",
+        "trace_flags",
+    ] {
+        let line = format!("{{\"{field}\":-0}}");
+        let fast = jsonl::decode_line_fast(0, line.as_bytes()).expect("scanned");
+        assert_eq!(fast.map_err(|e| e.field), Err(field.to_owned()), "{line}");
+    }
     let loghub = crate::common::loghub_bytes();
     for (i, line) in loghub
         .split(|&b| b == b'\n')
