@@ -7,6 +7,28 @@ mod oracle;
 use proptest::prelude::*;
 use quarry_core::{LogRecord, Severity};
 
+/// A record of `service` at `timestamp` (ns), severity info, every other field empty or zero.
+pub(crate) fn plain_record(service: &str, timestamp: i64) -> LogRecord {
+    LogRecord {
+        uuid: [0; 16],
+        timestamp,
+        observed_timestamp: 0,
+        trace_id: [0; 16],
+        span_id: [0; 8],
+        trace_flags: 0,
+        severity_text: Severity::Info,
+        severity_number: 0,
+        service_name: service.into(),
+        body: String::new(),
+        attributes: Vec::new(),
+        resource_attributes: Vec::new(),
+        resource_fingerprint: 0,
+        instrumentation_scope: String::new(),
+        event_name: String::new(),
+        bytes_uncompressed: 0,
+    }
+}
+
 /// Records with few services, all severities, timestamps over three hours (including before the epoch's hour
 /// boundaries of negative time, to exercise floor division), small and large attribute vocabularies, and values
 /// of 256+ bytes.

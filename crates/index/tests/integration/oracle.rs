@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use quarry_index::{FileIndex, IndexOptions, naive};
 
-use crate::{records_strategy, row_groups};
+use crate::{plain_record, records_strategy, row_groups};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
@@ -107,25 +107,15 @@ fn high_cardinality_keys_keep_key_counts_only() {
     // 200 rows, each with a unique request id and one of three regions.
     let rows: Vec<_> = (0..200)
         .map(|i| quarry_core::LogRecord {
-            uuid: [0; 16],
-            timestamp: 1_793_491_200_000_000_000 + i * 1_000_000,
-            observed_timestamp: 0,
-            trace_id: [0; 16],
-            span_id: [0; 8],
-            trace_flags: 0,
-            severity_text: quarry_core::Severity::Info,
             severity_number: 9,
-            service_name: "api".into(),
-            body: String::new(),
             attributes: vec![
                 ("region".into(), format!("r{}", i % 3)),
                 ("request_id".into(), format!("{i:08x}")),
             ],
             resource_attributes: vec![("service.name".into(), "api".into())],
             resource_fingerprint: 1,
-            instrumentation_scope: String::new(),
-            event_name: String::new(),
             bytes_uncompressed: 10,
+            ..plain_record("api", 1_793_491_200_000_000_000 + i * 1_000_000)
         })
         .collect();
     let index = FileIndex::build(&rows, &[200], &IndexOptions::default());
@@ -223,24 +213,7 @@ proptest! {
 /// build, or it names the wrong row.
 #[test]
 fn regression_a_run_out_of_time_order_is_not_located_from_the_rollup() {
-    let record = |minute: i64| quarry_core::LogRecord {
-        uuid: [0; 16],
-        timestamp: minute * 60_000_000_000,
-        observed_timestamp: 0,
-        trace_id: [0; 16],
-        span_id: [0; 8],
-        trace_flags: 0,
-        severity_text: quarry_core::Severity::Info,
-        severity_number: 0,
-        service_name: "svc2".into(),
-        body: String::new(),
-        attributes: Vec::new(),
-        resource_attributes: Vec::new(),
-        resource_fingerprint: 0,
-        instrumentation_scope: String::new(),
-        event_name: String::new(),
-        bytes_uncompressed: 0,
-    };
+    let record = |minute: i64| plain_record("svc2", minute * 60_000_000_000);
     let (early, late) = (29_891_520, 29_891_603);
     let newest_first = [record(late), record(early)];
     let index = FileIndex::build(&newest_first, &[2], &IndexOptions::default());
