@@ -136,18 +136,23 @@ pub fn resource_fingerprint(attrs: &Attributes) -> u64 {
     }
     BUFFER.with_borrow_mut(|buf| {
         buf.clear();
-        for (k, v) in attrs {
-            buf.extend_from_slice(&(k.len() as u32).to_le_bytes());
-            buf.extend_from_slice(k.as_bytes());
-            buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            buf.extend_from_slice(v.as_bytes());
-        }
+        encode_resource(attrs, buf);
         let hash = xxhash_rust::xxh3::xxh3_64(buf);
         if buf.capacity() > 1 << 16 {
             *buf = Vec::new(); // one huge resource does not pin its memory to the thread
         }
         hash
     })
+}
+
+/// The bytes [`resource_fingerprint`] hashes, appended to `buf`.
+fn encode_resource(attrs: &Attributes, buf: &mut Vec<u8>) {
+    for (k, v) in attrs {
+        buf.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        buf.extend_from_slice(k.as_bytes());
+        buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        buf.extend_from_slice(v.as_bytes());
+    }
 }
 
 /// RFC 3339 in UTC with as many fractional digits as needed (`2026-11-01T00:00:43.2Z` keeps nanoseconds exactly).
@@ -253,12 +258,12 @@ mod tests {
                 ("k".into(), "v".repeat(len / 2)),
                 ("service.name".into(), "s".repeat(len - len / 2)),
             ];
+            // Fed in pieces, as the streaming implementation did.
+            let mut encoded = Vec::new();
+            encode_resource(&attrs, &mut encoded);
             let mut streaming = xxhash_rust::xxh3::Xxh3::new();
-            for (k, v) in &attrs {
-                streaming.update(&(k.len() as u32).to_le_bytes());
-                streaming.update(k.as_bytes());
-                streaming.update(&(v.len() as u32).to_le_bytes());
-                streaming.update(v.as_bytes());
+            for piece in encoded.chunks(7) {
+                streaming.update(piece);
             }
             assert_eq!(
                 resource_fingerprint(&attrs),

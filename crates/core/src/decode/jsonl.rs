@@ -65,8 +65,8 @@ struct FlatRecord<'a> {
 
 /// Decodes JSON Lines; [`RecordError::index`] is the 0-based line number.
 ///
-/// Inputs of several megabytes are cut at line ends into one piece per available core (at most
-/// [`MAX_THREADS`]), decoded on scoped threads and joined in order, so the result is the same as one pass.
+/// Inputs of several megabytes are cut at line ends into one piece per available core (at most eight), decoded on
+/// scoped threads and joined in order, so the result is the same as one pass.
 pub fn decode(input: &[u8]) -> Decoded {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -122,7 +122,7 @@ fn decode_split(input: &[u8], threads: usize) -> Decoded {
 }
 
 /// At most this many threads decode one input.
-pub const MAX_THREADS: usize = 8;
+const MAX_THREADS: usize = 8;
 /// One thread per this many bytes of input, at most.
 const PARALLEL_PIECE_BYTES: usize = 2 << 20;
 
@@ -320,7 +320,6 @@ fn parse_int<T: std::str::FromStr + serde::de::DeserializeOwned>(raw: &str) -> R
     // serde_json reads `-0` as the float -0.0, which no integer type accepts; keep that answer.
     if raw != "-0"
         && !digits.is_empty()
-        && digits.len() <= 20
         && digits.bytes().all(|b| b.is_ascii_digit())
         && (digits == "0" || !digits.starts_with('0'))
     {

@@ -43,39 +43,12 @@ pub(crate) fn scan_line(line: &str) -> Option<RawFields<'_>> {
             s.ws();
             s.eat(b':')?;
             s.ws();
-            let slot = match key {
-                b"timestamp" => &mut out.timestamp,
-                b"observed_timestamp" => &mut out.observed_timestamp,
-                b"severity_text" => &mut out.severity_text,
-                b"severity_number" => &mut out.severity_number,
-                b"service_name" => &mut out.service_name,
-                b"body" => &mut out.body,
-                b"trace_id" => &mut out.trace_id,
-                b"span_id" => &mut out.span_id,
-                b"trace_flags" => &mut out.trace_flags,
-                b"instrumentation_scope" => &mut out.instrumentation_scope,
-                b"event_name" => &mut out.event_name,
-                b"attributes" | b"resource_attributes" => {
-                    let slot = if key == b"attributes" {
-                        &mut out.attributes
-                    } else {
-                        &mut out.resource_attributes
-                    };
-                    if slot.is_some() {
-                        return None; // serde rejects duplicate fields
-                    }
-                    *slot = Some(s.attrs()?);
-                    if s.next_member()? {
-                        continue;
-                    }
-                    break;
-                }
-                _ => return None,
-            };
-            if slot.is_some() {
-                return None;
+            // serde rejects a repeated field, so a second value goes to the reference path.
+            match key {
+                b"attributes" => set_once(&mut out.attributes, s.attrs()?)?,
+                b"resource_attributes" => set_once(&mut out.resource_attributes, s.attrs()?)?,
+                _ => set_once(scalar_slot(&mut out, key)?, s.scalar()?)?,
             }
-            *slot = Some(s.scalar()?);
             if !s.next_member()? {
                 break;
             }
@@ -83,6 +56,33 @@ pub(crate) fn scan_line(line: &str) -> Option<RawFields<'_>> {
     }
     s.ws();
     (s.at == s.b.len()).then_some(out)
+}
+
+/// The slot of a scalar field; `None` for a key that is not one (unknown fields go to the reference path).
+fn scalar_slot<'o, 'a>(out: &'o mut RawFields<'a>, key: &[u8]) -> Option<&'o mut Option<&'a str>> {
+    Some(match key {
+        b"timestamp" => &mut out.timestamp,
+        b"observed_timestamp" => &mut out.observed_timestamp,
+        b"severity_text" => &mut out.severity_text,
+        b"severity_number" => &mut out.severity_number,
+        b"service_name" => &mut out.service_name,
+        b"body" => &mut out.body,
+        b"trace_id" => &mut out.trace_id,
+        b"span_id" => &mut out.span_id,
+        b"trace_flags" => &mut out.trace_flags,
+        b"instrumentation_scope" => &mut out.instrumentation_scope,
+        b"event_name" => &mut out.event_name,
+        _ => return None,
+    })
+}
+
+/// Fills an empty slot; `None` if it already holds a value.
+fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value);
+    Some(())
 }
 
 /// The position of the first byte at or after `from` that ends a plain run inside a string: `"`, `\\` or a
