@@ -33,8 +33,8 @@ impl FileIndex {
             "a file holds at most u32::MAX rows"
         );
 
-        // Service postings. Records arrive sorted by service in quarry's files, so runs are long; a map handles
-        // any order anyway.
+        // Service postings. A map handles any order; runs of one service (a file sorted by service, or bursts of
+        // one service in a file sorted by time) skip the lookup.
         let mut service_ids: HashMap<&str, u32> = HashMap::default();
         let mut service_names: Vec<&str> = Vec::new();
         let mut service_of_row: Vec<u32> = Vec::with_capacity(records.len());
@@ -144,6 +144,9 @@ impl FileIndex {
                         || r[0].severity_text != r[1].severity_text
                         || r[0].timestamp <= r[1].timestamp
                 }),
+            time_ordered: records
+                .windows(2)
+                .all(|r| (r[0].timestamp, r[0].uuid) <= (r[1].timestamp, r[1].uuid)),
         }
     }
 }

@@ -26,9 +26,9 @@
 //!   1 resource; `value_plus_one` is 0 for a high-cardinality key whose values are not counted.
 //! * Deltas are from the previous entry (from `first_*` for the first); entries are sorted as [`FileIndex`] says.
 //! * `crc32` (IEEE) covers the body and the footer's first 12 bytes. `version` is 1. `flags` bit 0
-//!   ([`FLAG_TIME_ORDERED_RUNS`]) says [`FileIndex::time_ordered_runs`]; other bits are 0 (a reader rejects them).
-//!   Sidecars written before the flag existed have it clear, so range requests read their edge minutes' rows
-//!   instead of locating them from the rollup.
+//!   ([`FLAG_TIME_ORDERED_RUNS`]) says [`FileIndex::time_ordered_runs`], bit 1 ([`FLAG_TIME_ORDERED`]) says
+//!   [`FileIndex::time_ordered`]; other bits are 0 (a reader rejects them). Sidecars written before a flag
+//!   existed have it clear, so requests read rows that a set flag would have let them locate from the rollup.
 //!
 //! A reader checks, in order: length, magic, version, CRC, then every section parses exactly to its length, then
 //! [`FileIndex::validate`]. Any failure is [`Error::Corrupt`](crate::Error::Corrupt).
@@ -44,6 +44,8 @@ pub const MAGIC: &[u8; 4] = b"QIDX";
 pub const VERSION: u16 = 1;
 /// Footer flag: [`FileIndex::time_ordered_runs`].
 pub const FLAG_TIME_ORDERED_RUNS: u16 = 1;
+/// Footer flag: [`FileIndex::time_ordered`].
+pub const FLAG_TIME_ORDERED: u16 = 2;
 const FOOTER_LEN: usize = 8 + 2 + 2 + 4 + 4;
 const ZSTD_LEVEL: i32 = 3;
 /// Entry counts come from the input; preallocate at most this many so a forged count cannot exhaust memory.
@@ -125,11 +127,13 @@ impl FileIndex {
         let body_len = body.len() as u64;
         body.extend_from_slice(&body_len.to_le_bytes());
         body.extend_from_slice(&VERSION.to_le_bytes());
-        let flags = if self.time_ordered_runs {
-            FLAG_TIME_ORDERED_RUNS
-        } else {
-            0
-        };
+        let mut flags = 0;
+        if self.time_ordered_runs {
+            flags |= FLAG_TIME_ORDERED_RUNS;
+        }
+        if self.time_ordered {
+            flags |= FLAG_TIME_ORDERED;
+        }
         body.extend_from_slice(&flags.to_le_bytes());
         let crc = crc32fast::hash(&body);
         body.extend_from_slice(&crc.to_le_bytes());
@@ -172,7 +176,7 @@ impl FileIndex {
                 "format version {version}, this build reads version {VERSION}"
             )));
         }
-        if flags & !FLAG_TIME_ORDERED_RUNS != 0 {
+        if flags & !(FLAG_TIME_ORDERED_RUNS | FLAG_TIME_ORDERED) != 0 {
             return Err(Error::corrupt(format!("unknown flags {flags:#x}")));
         }
         if body_len != (bytes.len() - FOOTER_LEN) as u64 {
@@ -190,6 +194,7 @@ impl FileIndex {
         let body = &bytes[..body_len as usize];
         let mut index = parse_body(body, with_attrs)?;
         index.time_ordered_runs = flags & FLAG_TIME_ORDERED_RUNS != 0;
+        index.time_ordered = flags & FLAG_TIME_ORDERED != 0;
         index.validate()?;
         Ok(index)
     }
@@ -263,6 +268,7 @@ fn parse_body(body: &[u8], with_attrs: bool) -> Result<FileIndex> {
         high_cardinality_keys: Vec::new(),
         attrs: Vec::new(),
         time_ordered_runs: false, // from the footer, set by the caller
+        time_ordered: false,      // likewise
     };
     if !with_attrs {
         return Ok(index);

@@ -197,6 +197,11 @@ pub struct FileIndex {
     /// flags; [`FileIndex::rows_in_minutes`] answers only for such files, since the minute rollup cannot show the
     /// order of rows inside a run.
     pub time_ordered_runs: bool,
+    /// The rows are in (`timestamp`, `uuid`) order, as in every file quarry writes since it sorts files by time:
+    /// the rows of a minute are then one contiguous span, whose place follows from the minute counts (see
+    /// [`FileIndex::minute_span`]), and a file's newest rows are its last. Found by [`FileIndex::build`], kept in
+    /// the sidecar's flags.
+    pub time_ordered: bool,
 }
 
 impl FileIndex {
@@ -242,6 +247,7 @@ impl FileIndex {
             high_cardinality_keys: self.high_cardinality_keys.clone(),
             attrs,
             time_ordered_runs: self.time_ordered_runs,
+            time_ordered: self.time_ordered,
         }
     }
 
@@ -298,12 +304,36 @@ impl FileIndex {
         })
     }
 
+    /// The rows `start..end` whose timestamp falls in one of the minutes `first_minute..=last_minute`, in a file
+    /// whose rows are in time order ([`FileIndex::time_ordered`]); `None` for any other file.
+    ///
+    /// The minutes before `first_minute` hold the rows before the span, so its ends are sums of minute counts.
+    pub fn minute_span(&self, first_minute: i64, last_minute: i64) -> Option<std::ops::Range<u32>> {
+        if !self.time_ordered {
+            return None;
+        }
+        let (mut start, mut end) = (0u64, 0u64);
+        for m in &self.minutes {
+            if m.minute < first_minute {
+                start = start.checked_add(m.count)?;
+            }
+            if m.minute <= last_minute {
+                end = end.checked_add(m.count)?;
+            }
+        }
+        // `validate` checked that the counts add up to `rows`, which fits a row id.
+        let end = end.min(self.rows);
+        Some(u32::try_from(start.min(end)).ok()?..u32::try_from(end).ok()?)
+    }
+
     /// The rows of the services in `services` and severities in `severities` (`None` = any) whose timestamp
     /// falls in one of the minutes `first_minute..=last_minute`, or `None` when this file's rows are not laid out
     /// as quarry writes them.
     ///
-    /// No per-minute postings are stored: they follow from the sort order of a quarry file, rows ordered by
-    /// (service, severity, timestamp). The rows of one (service, severity) are then one contiguous run, in time
+    /// No per-minute postings are stored: they follow from the sort order of a quarry file. Rows in time order
+    /// ([`FileIndex::time_ordered`], the order quarry writes) make the minutes one span
+    /// ([`FileIndex::minute_span`]), cut by the service and severity postings. Files of older builds are ordered
+    /// by (service, severity, timestamp): the rows of one (service, severity) are then one contiguous run, in time
     /// order, so the rows of minute `m` in that run start after the counts of the run's earlier minutes. A run
     /// that is not contiguous, whose minute counts do not add up to its length, or whose rows are not in time order
     /// ([`FileIndex::time_ordered_runs`] false) breaks that assumption: the answer is then `None` and the caller
@@ -321,6 +351,14 @@ impl FileIndex {
             start: u32,
             len: u64,
             seen: u64,
+        }
+        if let Some(span) = self.minute_span(first_minute, last_minute) {
+            let mut rows = RoaringBitmap::new();
+            rows.insert_range(span);
+            return Some(match self.select(services, severities) {
+                Some(selected) => rows & selected,
+                None => rows,
+            });
         }
         if !self.time_ordered_runs {
             return None;

@@ -114,9 +114,20 @@ pub(crate) fn page<'s>(
                     row,
                 });
             };
-            match edge_rows(&mut scanner, f, &pred, k, latest) {
-                Some(rows) => scanner.scan_rows(f, &pred, &projection, Some(rows), &mut visit)?,
-                None => scanner.scan_file(f, &pred, &projection, &mut visit)?,
+            if let Some(rows) = edge_rows(&mut scanner, f, &pred, k, latest) {
+                scanner.scan_rows(f, &pred, &projection, Some(rows), &mut visit)?;
+            } else if let Some((span, selected)) = edge_span(&mut scanner, f, &pred, latest) {
+                scan_from_edge(
+                    &mut scanner,
+                    f,
+                    (&pred, &projection),
+                    (span, selected),
+                    k,
+                    latest,
+                    &mut visit,
+                )?;
+            } else {
+                scanner.scan_file(f, &pred, &projection, &mut visit)?;
             }
         }
         scanner.scan_mem(&hour.mem, &pred, &mut |r| {
@@ -219,20 +230,14 @@ fn edge_rows(
             return None;
         }
     };
-    // The effective bounds: the range, cut by the cursor. The cursor's own minute is never counted whole: rows
-    // at the cursor's instant are kept or dropped by uuid.
-    let (mut start, mut end) = (pred.range.start, pred.range.end);
-    let cursor_minute = pred.cursor.as_ref().map(|(c, _)| {
-        if latest {
-            end = end.min(c.timestamp.saturating_add(1));
-        } else {
-            start = start.max(c.timestamp);
-        }
-        c.timestamp.div_euclid(NANOS_PER_MINUTE)
-    });
-    if start >= end {
+    let Some((start, end)) = paging_bounds(pred, latest) else {
         return Some(quarry_index::RoaringBitmap::new());
-    }
+    };
+    // The cursor's own minute is never counted whole: rows at the cursor's instant are kept or dropped by uuid.
+    let cursor_minute = pred
+        .cursor
+        .as_ref()
+        .map(|(c, _)| c.timestamp.div_euclid(NANOS_PER_MINUTE));
     let (services, severities) = (pred.services.as_ref(), pred.severities.as_ref());
     let first = start.div_euclid(NANOS_PER_MINUTE);
     let last = (end - 1).div_euclid(NANOS_PER_MINUTE);
@@ -271,6 +276,99 @@ fn edge_rows(
         return Some(quarry_index::RoaringBitmap::new());
     }
     index.rows_in_minutes(services, severities, lo, hi)
+}
+
+/// The instants `[start, end)` a page can take rows from: the range, cut by the cursor (whose own instant stays
+/// in, its rows kept or dropped by uuid). `None` when that is empty.
+fn paging_bounds(pred: &Predicate, latest: bool) -> Option<(i64, i64)> {
+    let (mut start, mut end) = (pred.range.start, pred.range.end);
+    if let Some((c, _)) = &pred.cursor {
+        if latest {
+            end = end.min(c.timestamp.saturating_add(1));
+        } else {
+            start = start.max(c.timestamp);
+        }
+    }
+    (start < end).then_some((start, end))
+}
+
+/// Rows of the first window [`scan_from_edge`] reads; each next window is four times larger.
+const EDGE_WINDOW_ROWS: u32 = 4_096;
+
+/// For a file whose rows are in time order ([`quarry_index::FileIndex::time_ordered`]): the rows of the minutes
+/// a page can take rows from ([`paging_bounds`]), and the rows the service and severity filters allow (`None` =
+/// any). `None` when the file is not known to be in time order (or indexes are off): then it is read whole.
+fn edge_span(
+    scanner: &mut Scanner<'_>,
+    file: &DataFile,
+    pred: &Predicate,
+    latest: bool,
+) -> Option<(std::ops::Range<u32>, Option<quarry_index::RoaringBitmap>)> {
+    if !scanner.options.use_index {
+        return None;
+    }
+    let index = match file.postings() {
+        Ok(index) => index,
+        Err(_) => {
+            scanner.stats.sidecars_unreadable += 1;
+            return None;
+        }
+    };
+    if !index.time_ordered {
+        return None;
+    }
+    let Some((start, end)) = paging_bounds(pred, latest) else {
+        return Some((0..0, None));
+    };
+    let span = index.minute_span(
+        start.div_euclid(NANOS_PER_MINUTE),
+        (end - 1).div_euclid(NANOS_PER_MINUTE),
+    )?;
+    Some((
+        span,
+        index.select(pred.services.as_ref(), pred.severities.as_ref()),
+    ))
+}
+
+/// Scans the rows `span` of a time-ordered file (cut by `selected`, when given) from the page's sort edge, in
+/// windows of growing size, until the file has given `k` matches or the span is done. The file is in the order
+/// of a page, (`timestamp`, `uuid`), so rows beyond the last window cannot beat the `k` matches already found:
+/// a list filtered by attribute or text reads the newest few thousand rows of an hour, not the hour.
+fn scan_from_edge(
+    scanner: &mut Scanner<'_>,
+    file: &DataFile,
+    (pred, projection): (&Predicate, &BTreeSet<&'static str>),
+    (span, selected): (std::ops::Range<u32>, Option<quarry_index::RoaringBitmap>),
+    k: usize,
+    latest: bool,
+    visit: &mut dyn FnMut(&dyn Row, u32),
+) -> Result<()> {
+    let mut found = 0usize;
+    let mut size = EDGE_WINDOW_ROWS;
+    let (mut lo, mut hi) = (span.start, span.end);
+    while lo < hi && found < k {
+        let window = if latest {
+            hi.saturating_sub(size).max(lo)..hi
+        } else {
+            lo..lo.saturating_add(size).min(hi)
+        };
+        if latest {
+            hi = window.start;
+        } else {
+            lo = window.end;
+        }
+        let mut rows = quarry_index::RoaringBitmap::new();
+        rows.insert_range(window);
+        if let Some(selected) = &selected {
+            rows &= selected;
+        }
+        scanner.scan_rows(file, pred, projection, Some(rows), &mut |r, row| {
+            found += 1;
+            visit(r, row);
+        })?;
+        size = size.saturating_mul(4);
+    }
+    Ok(())
 }
 
 /// `POST logs/query` (spec §3.1).

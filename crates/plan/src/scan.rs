@@ -5,9 +5,11 @@
 //!    (a team never sees another team's files: they are selected by `team` first).
 //! 2. **Bitmaps**: when the predicate names services or severities, the file's sidecar postings give the exact
 //!    set of candidate rows, handed to the Parquet reader as a `RowSelection` (with the page index loaded, so
-//!    pages without a selected row are skipped). Files sorted by service then severity make the selection a few
-//!    long runs.
-//! 3. **Projection**: only the columns the predicate and the endpoint need are decoded.
+//!    pages without a selected row are skipped).
+//! 3. **Minutes**: files are in time order, so the minutes a request can take rows from are one span of rows
+//!    ([`quarry_index::FileIndex::minute_span`]); lists read such spans from their sort edge and stop early (see
+//!    `exec::scan_from_edge`).
+//! 4. **Projection**: only the columns the predicate and the endpoint need are decoded.
 //!
 //! Every candidate row is still tested by the full [`Predicate`]: the bitmaps narrow the candidates, they do not
 //! decide. A sidecar that cannot be read is not trusted: the file is scanned in full instead and

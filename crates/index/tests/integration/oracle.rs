@@ -176,22 +176,26 @@ fn naive_rows_in_minutes(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
-    /// Sorted the way quarry writes files, the rows of a minute window follow from the minute rollup; in any
-    /// other order the answer is either exact or `None` (never a wrong set of rows).
+    /// Sorted the way quarry writes files (by time), or the way it wrote them before (by service, severity,
+    /// time), the rows of a minute window follow from the minute rollup; in any other order the answer is either
+    /// exact or `None` (never a wrong set of rows).
     #[test]
     fn rows_in_minutes_equal_the_naive_selection(
         mut records in records_strategy(300),
-        sorted in any::<bool>(),
+        order in 0u8..3,
         first in -70i64..130,
         len in 0i64..40,
         services in prop::option::of(prop::collection::btree_set(0usize..6, 0..3)),
         severities in prop::option::of(prop::collection::btree_set(0usize..7, 0..3)),
     ) {
-        if sorted {
-            records.sort_by(|a, b| {
+        match order {
+            0 => {}
+            1 => records.sort_by(|a, b| {
                 (&a.service_name, a.severity_text.as_str(), a.timestamp).cmp(&(&b.service_name, b.severity_text.as_str(), b.timestamp))
-            });
+            }),
+            _ => records.sort_by_key(|r| (r.timestamp, r.uuid)),
         }
+        let sorted = order != 0;
         let services: Option<BTreeSet<String>> =
             services.map(|s| s.into_iter().map(|i| format!("svc{i}")).collect());
         let severities: Option<BTreeSet<quarry_core::Severity>> =
@@ -199,6 +203,19 @@ proptest! {
         // Timestamps of `records_strategy` start at minute 29_891_520, one hour before it and two after.
         let first = 29_891_520 + first;
         let index = FileIndex::build(&records, &[records.len() as u32], &IndexOptions::default());
+        let in_time_order = records.windows(2).all(|w| (w[0].timestamp, w[0].uuid) <= (w[1].timestamp, w[1].uuid));
+        prop_assert_eq!(index.time_ordered, in_time_order);
+        prop_assert!(order != 2 || in_time_order);
+        // The flag travels in the sidecar's footer.
+        let index = FileIndex::from_bytes(&index.to_bytes()).unwrap();
+        prop_assert_eq!(index.time_ordered, in_time_order);
+        match index.minute_span(first, first + len) {
+            Some(span) => {
+                let want: Vec<u32> = naive_rows_in_minutes(&records, None, None, first, first + len).into_iter().collect();
+                prop_assert_eq!(span.collect::<Vec<u32>>(), want);
+            }
+            None => prop_assert!(!in_time_order),
+        }
         let got = index.rows_in_minutes(services.as_ref(), severities.as_ref(), first, first + len);
         let want = naive_rows_in_minutes(&records, services.as_ref(), severities.as_ref(), first, first + len);
         match got {
@@ -234,4 +251,26 @@ fn regression_a_run_out_of_time_order_is_not_located_from_the_rollup() {
         .rows_in_minutes(None, None, late - 39, late)
         .expect("time-ordered runs");
     assert_eq!(rows.iter().collect::<Vec<u32>>(), [1]);
+}
+
+/// Time order is (timestamp, uuid), the order of a list (spec §3.1): rows of one instant out of uuid order are
+/// not time-ordered, since a reader walking a file from its end would otherwise stop before a row it needs.
+#[test]
+fn time_order_includes_the_uuid() {
+    let record = |minute: i64, uuid: u8| quarry_core::LogRecord {
+        uuid: [uuid; 16],
+        ..plain_record("svc", minute * 60_000_000_000)
+    };
+    let minute = 29_891_520;
+    let ordered = [record(minute, 1), record(minute, 2), record(minute + 3, 0)];
+    let index = FileIndex::build(&ordered, &[3], &IndexOptions::default());
+    assert!(index.time_ordered);
+    assert_eq!(index.minute_span(minute + 1, minute + 5), Some(2..3));
+    assert_eq!(index.minute_span(minute, minute), Some(0..2));
+    assert_eq!(index.minute_span(minute + 4, minute + 9), Some(3..3));
+    assert_eq!(index.minute_span(minute - 9, minute - 1), Some(0..0));
+    let swapped = [record(minute, 2), record(minute, 1), record(minute + 3, 0)];
+    let index = FileIndex::build(&swapped, &[3], &IndexOptions::default());
+    assert!(!index.time_ordered);
+    assert_eq!(index.minute_span(minute, minute), None);
 }
