@@ -84,6 +84,14 @@ pub(crate) fn page<'s>(
     let mut newest: BinaryHeap<Reverse<Hit>> = BinaryHeap::new();
     let mut oldest: BinaryHeap<Hit> = BinaryHeap::new();
     let mut mem_rows: Vec<&LogRecord> = Vec::new();
+    // Whole records read while choosing the page (see `fetch_from_edge`), by (file position, row).
+    let mut prefetched: HashMap<(usize, u32), LogRecord> = HashMap::new();
+    // Only time, service, severity and the cursor constrain rows: every candidate the postings give in the
+    // minutes of the range matches, bar the partial minutes at the range's and cursor's ends.
+    let bitmap_only = pred.fingerprint.is_none()
+        && pred.search.is_none()
+        && pred.filter.is_none()
+        && pred.live_checkpoint.is_none();
     let mut hours = scanner.hours(range);
     if latest {
         hours.reverse();
@@ -114,9 +122,28 @@ pub(crate) fn page<'s>(
                     row,
                 });
             };
-            if let Some(rows) = edge_rows(&mut scanner, f, &pred, k, latest) {
+            let span = edge_span(&mut scanner, f, &pred, latest);
+            if let (true, Some((span, selected))) = (bitmap_only, &span) {
+                let fetched = fetch_from_edge(
+                    &mut scanner,
+                    f,
+                    &pred,
+                    (span.clone(), selected.as_ref()),
+                    k,
+                    latest,
+                )?;
+                for (row, rec) in fetched {
+                    push(Hit {
+                        timestamp: rec.timestamp,
+                        uuid: rec.uuid,
+                        file: pos,
+                        row,
+                    });
+                    prefetched.insert((pos, row), rec);
+                }
+            } else if let Some(rows) = edge_rows(&mut scanner, f, &pred, k, latest) {
                 scanner.scan_rows(f, &pred, &projection, Some(rows), &mut visit)?;
-            } else if let Some((span, selected)) = edge_span(&mut scanner, f, &pred, latest) {
+            } else if let Some((span, selected)) = span {
                 scan_from_edge(
                     &mut scanner,
                     f,
@@ -161,11 +188,11 @@ pub(crate) fn page<'s>(
     // Fetch the whole rows of the page, file by file.
     let mut by_file: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
     for h in &hits {
-        if h.file != usize::MAX {
+        if h.file != usize::MAX && !prefetched.contains_key(&(h.file, h.row)) {
             by_file.entry(h.file).or_default().push(h.row);
         }
     }
-    let mut fetched: HashMap<(usize, u32), LogRecord> = HashMap::new();
+    let mut fetched = prefetched;
     for (pos, mut rows) in by_file {
         rows.sort_unstable();
         let file: &Arc<DataFile> = &snapshot.files()[pos];
@@ -344,6 +371,7 @@ fn scan_from_edge(
     visit: &mut dyn FnMut(&dyn Row, u32),
 ) -> Result<()> {
     let mut found = 0usize;
+    let mut scanned = 0u64;
     let mut size = EDGE_WINDOW_ROWS;
     let (mut lo, mut hi) = (span.start, span.end);
     while lo < hi && found < k {
@@ -357,6 +385,7 @@ fn scan_from_edge(
         } else {
             lo = window.end;
         }
+        scanned += u64::from(window.end - window.start);
         let mut rows = quarry_index::RoaringBitmap::new();
         rows.insert_range(window);
         if let Some(selected) = &selected {
@@ -366,9 +395,129 @@ fn scan_from_edge(
             found += 1;
             visit(r, row);
         })?;
-        size = size.saturating_mul(4);
+        // The next window: what the matches so far say the rest of the page needs, with a quarter to spare, but
+        // at most four times the last window (and four times it when nothing matched yet).
+        let wanted = match found {
+            0 => u64::MAX,
+            f => (k.saturating_sub(f) as u64).saturating_mul(scanned) / f as u64 * 5 / 4,
+        };
+        size = u32::try_from(wanted)
+            .unwrap_or(u32::MAX)
+            .clamp(EDGE_WINDOW_ROWS, size.saturating_mul(4));
     }
     Ok(())
+}
+
+/// For a list that only time, service, severity and the cursor constrain, in a time-ordered file: the whole
+/// records of the `k` candidates nearest the sort edge among `selected` rows of `span` that match `pred`. The
+/// candidates are the file's last (or first) rows, so they are read once with every column instead of being
+/// chosen from a scan of `timestamp` and `uuid` and then fetched. Candidates that fail `pred` (rows of the
+/// partial minutes beyond the range's or the cursor's instant) make the next window four times larger.
+fn fetch_from_edge(
+    scanner: &mut Scanner<'_>,
+    file: &DataFile,
+    pred: &Predicate,
+    (span, selected): (std::ops::Range<u32>, Option<&quarry_index::RoaringBitmap>),
+    k: usize,
+    latest: bool,
+) -> Result<Vec<(u32, LogRecord)>> {
+    scanner.used.insert("index");
+    let mut candidates = quarry_index::RoaringBitmap::new();
+    candidates.insert_range(span);
+    if let Some(selected) = selected {
+        candidates &= selected;
+    }
+    let total = candidates.len();
+    let mut out = Vec::new();
+    let mut taken = edge_skip(scanner, file, pred, &candidates, latest)?;
+    let mut size = k as u64;
+    let mut scratch = Vec::new();
+    while taken < total && out.len() < k {
+        let n = size.min(total - taken);
+        // Ranks (0-based, ascending) of the window's first and last candidates.
+        let (first, last) = if latest {
+            (total - taken - n, total - taken - 1)
+        } else {
+            (taken, taken + n - 1)
+        };
+        taken += n;
+        let rank = |r: u64| {
+            u32::try_from(r)
+                .ok()
+                .and_then(|r| candidates.select(r))
+                .ok_or_else(|| crate::Error::Corrupt {
+                    path: file.path.clone(),
+                    reason: format!("candidate {r} of {total} is missing from the postings"),
+                })
+        };
+        let mut window = quarry_index::RoaringBitmap::new();
+        window.insert_range(rank(first)?..=rank(last)?);
+        window &= &candidates;
+        let rows: Vec<u32> = window.iter().collect();
+        for (row, rec) in scanner.fetch_records(file, &rows)? {
+            if pred.matches(&rec, &mut scratch) {
+                out.push((row, rec));
+            }
+        }
+        size = size.saturating_mul(4);
+    }
+    Ok(out)
+}
+
+/// How many of `candidates` (rows of a time-ordered file) at the sort edge lie beyond the page's edge bound: after
+/// the range's end or at or after the cursor for `latest`, before the range's start or at or before the cursor
+/// for `earliest`. Those rows are all in the edge minute (the span ends there) and, the file being in (`timestamp`,
+/// `uuid`) order, they are the minute's edge-most candidates, so they are counted from that minute's `timestamp`
+/// and `uuid` alone and skipped without reading their other columns. A deep page of one busy minute then reads
+/// its own rows, not every newer row of the minute again.
+fn edge_skip(
+    scanner: &mut Scanner<'_>,
+    file: &DataFile,
+    pred: &Predicate,
+    candidates: &quarry_index::RoaringBitmap,
+    latest: bool,
+) -> Result<u64> {
+    let Some((start, end)) = paging_bounds(pred, latest) else {
+        return Ok(0);
+    };
+    let cursor = pred.cursor.as_ref().map(|(c, _)| (c.timestamp, c.uuid));
+    let bound = if latest { end } else { start };
+    if cursor.is_none() && bound.rem_euclid(NANOS_PER_MINUTE) == 0 {
+        return Ok(0);
+    }
+    let (range_start, range_end) = (pred.range.start, pred.range.end);
+    let beyond = |ts: i64, uuid: [u8; 16]| {
+        if latest {
+            ts >= range_end || cursor.is_some_and(|c| (ts, uuid) >= c)
+        } else {
+            ts < range_start || cursor.is_some_and(|c| (ts, uuid) <= c)
+        }
+    };
+    let minute = if latest { end - 1 } else { start }.div_euclid(NANOS_PER_MINUTE);
+    let Some(index) = file.postings().ok() else {
+        return Ok(0);
+    };
+    let Some(span) = index.minute_span(minute, minute) else {
+        return Ok(0);
+    };
+    let mut rows = quarry_index::RoaringBitmap::new();
+    rows.insert_range(span);
+    rows &= candidates;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<u32> = rows.iter().collect();
+    let projection: BTreeSet<&'static str> = [columns::TIMESTAMP, columns::UUID].into();
+    let mut skip = 0u64;
+    scanner.read(file, &projection, Some(&rows), &mut |batch, ids| {
+        let cols = crate::row::Columns::new(batch);
+        for i in 0..ids.len() {
+            let r = cols.row(i);
+            skip += u64::from(beyond(r.timestamp(), r.uuid()));
+        }
+        Ok(())
+    })?;
+    Ok(skip)
 }
 
 /// `POST logs/query` (spec §3.1).

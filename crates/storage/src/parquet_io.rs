@@ -90,6 +90,17 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
     ] {
         b = b.set_column_dictionary_enabled(ColumnPath::from(col), false);
     }
+    // Log attribute values mix a few repeated values (methods, routes, regions) with ids (users, requests) that
+    // fill a row group's dictionary to its 1 MB limit. Reading any row of a row group decodes its whole
+    // dictionary page first: ~440 KB of zstd and tens of thousands of strings per list request at 10M rows.
+    b = b.set_column_dictionary_enabled(
+        ColumnPath::new(vec![
+            columns::ATTRIBUTES.into(),
+            "key_value".into(),
+            "value".into(),
+        ]),
+        false,
+    );
     // Min/max of ids, bodies and attribute entries prune nothing; computing them costs on every value.
     let attr_leaves = [columns::ATTRIBUTES, columns::RESOURCE_ATTRIBUTES]
         .into_iter()
