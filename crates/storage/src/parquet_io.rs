@@ -75,6 +75,25 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
                 })
                 .collect(),
         ));
+    // Columns zstd barely shrinks are stored uncompressed: delta-packed timestamps, random trace and span ids,
+    // dictionary-coded small integers and labels. Measured on a 131,072-row group at 10M rows, zstd saved 0% of
+    // `timestamp`, 3% of `resource_fingerprint` and `bytes_uncompressed`, 6–8% of `span_id` and `trace_id`. Each
+    // compressed column chunk a read touches costs a zstd context (the parquet crate makes one per chunk read,
+    // 12% of a list request's time) and its decompression.
+    for col in [
+        columns::TIMESTAMP,
+        columns::OBSERVED_TIMESTAMP,
+        columns::TRACE_ID,
+        columns::SPAN_ID,
+        columns::TRACE_FLAGS,
+        columns::SEVERITY_NUMBER,
+        columns::RESOURCE_FINGERPRINT,
+        columns::INSTRUMENTATION_SCOPE,
+        columns::EVENT_NAME,
+        columns::BYTES_UNCOMPRESSED,
+    ] {
+        b = b.set_column_compression(ColumnPath::from(col), Compression::UNCOMPRESSED);
+    }
     // Timestamps are sorted: deltas are small, dictionaries useless.
     for col in [columns::TIMESTAMP, columns::OBSERVED_TIMESTAMP] {
         b = b
