@@ -147,6 +147,11 @@ impl FileIndex {
             time_ordered: records
                 .windows(2)
                 .all(|r| (r[0].timestamp, r[0].uuid) <= (r[1].timestamp, r[1].uuid)),
+            all_log_attributes_counted: records.iter().all(|r| {
+                r.attributes
+                    .iter()
+                    .all(|(k, v)| k.len() < options.max_attr_len && v.len() < options.max_attr_len)
+            }),
         }
     }
 }

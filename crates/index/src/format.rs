@@ -27,7 +27,8 @@
 //! * Deltas are from the previous entry (from `first_*` for the first); entries are sorted as [`FileIndex`] says.
 //! * `crc32` (IEEE) covers the body and the footer's first 12 bytes. `version` is 1. `flags` bit 0
 //!   ([`FLAG_TIME_ORDERED_RUNS`]) says [`FileIndex::time_ordered_runs`], bit 1 ([`FLAG_TIME_ORDERED`]) says
-//!   [`FileIndex::time_ordered`]; other bits are 0 (a reader rejects them). Sidecars written before a flag
+//!   [`FileIndex::time_ordered`], bit 2 ([`FLAG_ALL_LOG_ATTRIBUTES_COUNTED`]) says
+//!   [`FileIndex::all_log_attributes_counted`]; other bits are 0 (a reader rejects them). Sidecars written before a flag
 //!   existed have it clear, so requests read rows that a set flag would have let them locate from the rollup.
 //!
 //! A reader checks, in order: length, magic, version, CRC, then every section parses exactly to its length, then
@@ -46,6 +47,11 @@ pub const VERSION: u16 = 1;
 pub const FLAG_TIME_ORDERED_RUNS: u16 = 1;
 /// Footer flag: [`FileIndex::time_ordered`].
 pub const FLAG_TIME_ORDERED: u16 = 2;
+/// Footer flag: [`FileIndex::all_log_attributes_counted`].
+pub const FLAG_ALL_LOG_ATTRIBUTES_COUNTED: u16 = 4;
+/// Every flag this build knows.
+const KNOWN_FLAGS: u16 =
+    FLAG_TIME_ORDERED_RUNS | FLAG_TIME_ORDERED | FLAG_ALL_LOG_ATTRIBUTES_COUNTED;
 const FOOTER_LEN: usize = 8 + 2 + 2 + 4 + 4;
 const ZSTD_LEVEL: i32 = 3;
 /// Entry counts come from the input; preallocate at most this many so a forged count cannot exhaust memory.
@@ -134,6 +140,9 @@ impl FileIndex {
         if self.time_ordered {
             flags |= FLAG_TIME_ORDERED;
         }
+        if self.all_log_attributes_counted {
+            flags |= FLAG_ALL_LOG_ATTRIBUTES_COUNTED;
+        }
         body.extend_from_slice(&flags.to_le_bytes());
         let crc = crc32fast::hash(&body);
         body.extend_from_slice(&crc.to_le_bytes());
@@ -176,7 +185,7 @@ impl FileIndex {
                 "format version {version}, this build reads version {VERSION}"
             )));
         }
-        if flags & !(FLAG_TIME_ORDERED_RUNS | FLAG_TIME_ORDERED) != 0 {
+        if flags & !KNOWN_FLAGS != 0 {
             return Err(Error::corrupt(format!("unknown flags {flags:#x}")));
         }
         if body_len != (bytes.len() - FOOTER_LEN) as u64 {
@@ -195,6 +204,7 @@ impl FileIndex {
         let mut index = parse_body(body, with_attrs)?;
         index.time_ordered_runs = flags & FLAG_TIME_ORDERED_RUNS != 0;
         index.time_ordered = flags & FLAG_TIME_ORDERED != 0;
+        index.all_log_attributes_counted = flags & FLAG_ALL_LOG_ATTRIBUTES_COUNTED != 0;
         index.validate()?;
         Ok(index)
     }
@@ -269,6 +279,7 @@ fn parse_body(body: &[u8], with_attrs: bool) -> Result<FileIndex> {
         attrs: Vec::new(),
         time_ordered_runs: false, // from the footer, set by the caller
         time_ordered: false,      // likewise
+        all_log_attributes_counted: false,
     };
     if !with_attrs {
         return Ok(index);

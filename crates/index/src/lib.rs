@@ -202,30 +202,38 @@ pub struct FileIndex {
     /// [`FileIndex::minute_span`]), and a file's newest rows are its last. Found by [`FileIndex::build`], kept in
     /// the sidecar's flags.
     pub time_ordered: bool,
+    /// Every log attribute pair of the file is in the attribute rollup: none was left out for its length
+    /// ([`IndexOptions::max_attr_len`]). A row holding a log attribute then shows in the rollup under its
+    /// (service, severity), which lets a reader skip the rows of every other (service, severity) for a filter on
+    /// that attribute. Found by [`FileIndex::build`], kept in the sidecar's flags.
+    pub all_log_attributes_counted: bool,
 }
 
 impl FileIndex {
-    /// The attribute rollup summed over the whole file: one entry per (kind, key, value, service), its `bucket`,
-    /// `severity` and `resource_fingerprint` zeroed (`Severity::Unknown`), sorted. Postings, severities and minute
-    /// counts are dropped (service names stay, with empty postings, since entries index them); strings and
-    /// high-cardinality keys are kept. This is all `values`/`attributes` need for a file entirely inside a
-    /// request's range, and is far smaller than the rollup (one entry instead of one per 10-minute bucket,
-    /// severity and resource), so a reader can keep it.
+    /// The attribute rollup summed over the whole file: one entry per (kind, key, value, service, severity), its
+    /// `bucket` and `resource_fingerprint` zeroed, sorted. Postings, severities and minute counts are dropped
+    /// (service names stay, with empty postings, since entries index them); strings and high-cardinality keys are
+    /// kept. This is all `values`/`attributes` need for a file entirely inside a request's range, and which
+    /// services and severities hold a given attribute value (lists filtered by one prune rows by it); it is far
+    /// smaller than the rollup (one entry instead of one per 10-minute bucket and resource), so a reader can keep
+    /// it.
     pub fn attr_totals(&self) -> FileIndex {
-        let mut sums: std::collections::HashMap<(AttrKind, u32, Option<u32>, u32), u64> =
+        let mut sums: std::collections::HashMap<(AttrKind, u32, Option<u32>, u32, Severity), u64> =
             std::collections::HashMap::new();
         for a in &self.attrs {
-            *sums.entry((a.kind, a.key, a.value, a.service)).or_default() += a.count;
+            *sums
+                .entry((a.kind, a.key, a.value, a.service, a.severity))
+                .or_default() += a.count;
         }
         let mut attrs: Vec<AttrCount> = sums
             .into_iter()
-            .map(|((kind, key, value, service), count)| AttrCount {
+            .map(|((kind, key, value, service, severity), count)| AttrCount {
                 bucket: 0,
                 kind,
                 key,
                 value,
                 service,
-                severity: Severity::Unknown,
+                severity,
                 resource_fingerprint: 0,
                 count,
             })
@@ -248,6 +256,7 @@ impl FileIndex {
             attrs,
             time_ordered_runs: self.time_ordered_runs,
             time_ordered: self.time_ordered,
+            all_log_attributes_counted: self.all_log_attributes_counted,
         }
     }
 

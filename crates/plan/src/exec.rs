@@ -351,10 +351,7 @@ fn edge_span(
         start.div_euclid(NANOS_PER_MINUTE),
         (end - 1).div_euclid(NANOS_PER_MINUTE),
     )?;
-    Some((
-        span,
-        index.select(pred.services.as_ref(), pred.severities.as_ref()),
-    ))
+    Some((span, scanner.index_selection(file, pred)))
 }
 
 /// Scans the rows `span` of a time-ordered file (cut by `selected`, when given) from the page's sort edge, in
@@ -1003,14 +1000,27 @@ fn scan_attributes(
                                 .map(|(i, _)| i as u32)
                                 .collect()
                         });
+                        // Totals are split by severity, which is not asked here: entries of one (key, value,
+                        // service) are adjacent (sorted), so each run is visited once with its sum.
+                        let mut run: Option<(u32, Option<u32>, u64)> = None;
+                        let mut flush = |run: Option<(u32, Option<u32>, u64)>| {
+                            if let Some((key, value, count)) = run {
+                                let value = value.map(|v| index.strings[v as usize].as_str());
+                                visit(&index.strings[key as usize], value, count);
+                            }
+                        };
                         for a in index.attrs.iter().filter(|a| a.kind == index_kind) {
                             if wanted.as_ref().is_some_and(|w| !w.contains(&a.service)) {
                                 continue;
                             }
-                            let key = &index.strings[a.key as usize];
-                            let value = a.value.map(|v| index.strings[v as usize].as_str());
-                            visit(key, value, a.count);
+                            match &mut run {
+                                Some((key, value, count)) if (*key, *value) == (a.key, a.value) => {
+                                    *count += a.count;
+                                }
+                                _ => flush(run.replace((a.key, a.value, a.count))),
+                            }
                         }
+                        flush(run);
                         continue;
                     }
                     Ok(_) => {}

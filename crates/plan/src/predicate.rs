@@ -117,6 +117,34 @@ impl Predicate {
     }
 
     /// Whether `row` satisfies the predicate. `scratch` is a reusable buffer.
+    /// Attribute leaves every matching row satisfies: the leaves on log or resource attributes with a positive
+    /// operator (`exact`, `icontains`, `regex`, `gt`, `is_set`, …) reached from the root of `filterGroup` through
+    /// AND groups only. A row matching the predicate has each such leaf's key, with a value for which
+    /// [`positive_match`] holds (an absent key fails a positive operator), so the leaf can prune rows by what the
+    /// sidecar's attribute rollup says about keys and values.
+    pub(crate) fn required_attributes(&self) -> Vec<&PropertyFilter> {
+        fn walk<'a>(node: &'a FilterNode, out: &mut Vec<&'a PropertyFilter>) {
+            match node {
+                FilterNode::Leaf(f) => {
+                    if f.filter_type != FilterType::Log && !f.operator.is_negative() && !f.is_noop()
+                    {
+                        out.push(f);
+                    }
+                }
+                FilterNode::Group {
+                    op: GroupOp::And,
+                    children,
+                } => children.iter().for_each(|c| walk(c, out)),
+                FilterNode::Group { .. } => {}
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(f) = &self.filter {
+            walk(f, &mut out);
+        }
+        out
+    }
+
     pub(crate) fn matches<R: Row + ?Sized>(&self, row: &R, scratch: &mut Vec<u8>) -> bool {
         let ts = row.timestamp();
         if !self.range.contains(ts) {
@@ -258,7 +286,7 @@ fn eval_leaf<R: Row + ?Sized>(f: &PropertyFilter, row: &R, scratch: &mut Vec<u8>
 }
 
 /// Whether the positive form of the leaf's operator holds for `x`; `None` when `x` cannot be compared.
-fn positive_match(f: &PropertyFilter, x: &str, scratch: &mut Vec<u8>) -> Option<bool> {
+pub(crate) fn positive_match(f: &PropertyFilter, x: &str, scratch: &mut Vec<u8>) -> Option<bool> {
     let op = f.operator.positive();
     if f.numeric {
         let xn = parse_number(x)?;

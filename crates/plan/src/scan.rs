@@ -25,12 +25,13 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
 use parquet::file::metadata::PageIndexPolicy;
+use quarry_api::FilterType;
 use quarry_api::response::QuarryStats;
 use quarry_core::{LogRecord, NANOS_PER_HOUR, TeamId, TimeRange};
 use quarry_index::RoaringBitmap;
 use quarry_storage::{DataFile, Snapshot};
 
-use crate::predicate::Predicate;
+use crate::predicate::{Predicate, positive_match};
 use crate::row::{Columns, Row};
 use crate::{Error, PlanOptions, Result};
 
@@ -126,14 +127,16 @@ impl<'s> Scanner<'s> {
             .unwrap_or(usize::MAX)
     }
 
-    /// The candidate rows of `file` according to its sidecar, or `None` for "every row".
+    /// The candidate rows of `file` according to its sidecar, or `None` for "every row": the postings of the
+    /// requested services and severities, cut by [`Scanner::attribute_selection`].
     pub(crate) fn index_selection(
         &mut self,
         file: &DataFile,
         pred: &Predicate,
     ) -> Option<RoaringBitmap> {
+        let by_attribute = self.attribute_selection(file, pred);
         if !self.options.use_index || (pred.services.is_none() && pred.severities.is_none()) {
-            return None;
+            return by_attribute;
         }
         let index = match file.postings() {
             Ok(i) => i,
@@ -142,7 +145,98 @@ impl<'s> Scanner<'s> {
                 return None;
             }
         };
-        index.select(pred.services.as_ref(), pred.severities.as_ref())
+        match (
+            index.select(pred.services.as_ref(), pred.severities.as_ref()),
+            by_attribute,
+        ) {
+            (Some(a), Some(b)) => Some(a & b),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The rows of `file` whose (service, severity) holds, somewhere in the file, a value that each of `pred`'s
+    /// required attribute leaves ([`Predicate::required_attributes`]) accepts, from the file's attribute totals
+    /// (which count each (key, value) per service and severity) and its postings; `None` for "every row" (no such
+    /// leaf, indexes off, or a sidecar that cannot tell). A filter on an attribute that appears only with errors
+    /// reads the file's error rows; one on an attribute absent from the file reads no row.
+    ///
+    /// Exact because the totals hold every attribute pair of the file: resource pairs always, log pairs when the
+    /// sidecar says none was left out for its length ([`quarry_index::FileIndex::all_log_attributes_counted`]);
+    /// a high-cardinality key's values are not told apart, so any of its entries keeps its rows.
+    pub(crate) fn attribute_selection(
+        &mut self,
+        file: &DataFile,
+        pred: &Predicate,
+    ) -> Option<RoaringBitmap> {
+        if !self.options.use_index {
+            return None;
+        }
+        let required = pred.required_attributes();
+        if required.is_empty() {
+            return None;
+        }
+        let (totals, postings) = match (file.attr_totals(), file.postings()) {
+            (Ok(t), Ok(p)) => (t, p),
+            _ => {
+                self.stats.sidecars_unreadable += 1;
+                return None;
+            }
+        };
+        let mut out: Option<RoaringBitmap> = None;
+        let mut scratch = Vec::new();
+        for leaf in required {
+            let kind = if leaf.filter_type == FilterType::LogResourceAttribute {
+                quarry_index::AttrKind::Resource
+            } else {
+                quarry_index::AttrKind::Log
+            };
+            if kind == quarry_index::AttrKind::Log && !totals.all_log_attributes_counted {
+                continue;
+            }
+            let key_id = totals
+                .strings
+                .binary_search_by(|s| s.as_str().cmp(leaf.key.as_str()))
+                .ok()
+                .map(|i| i as u32);
+            // (service, severity) pairs with a row the leaf may accept; each value is tested once.
+            let mut pairs: BTreeSet<(u32, quarry_core::Severity)> = BTreeSet::new();
+            let mut verdicts: std::collections::HashMap<u32, bool> =
+                std::collections::HashMap::new();
+            for a in totals.attrs.iter() {
+                if a.kind != kind || Some(a.key) != key_id {
+                    continue;
+                }
+                let keep = match a.value {
+                    None => true,
+                    Some(v) => *verdicts.entry(v).or_insert_with(|| {
+                        totals.strings.get(v as usize).is_none_or(|text| {
+                            positive_match(leaf, text, &mut scratch) == Some(true)
+                        })
+                    }),
+                };
+                if keep {
+                    pairs.insert((a.service, a.severity));
+                }
+            }
+            let mut rows = RoaringBitmap::new();
+            for (service, severity) in pairs {
+                let name = &totals.services.get(service as usize)?.0;
+                if let (Some(a), Some(b)) = (
+                    postings.service_rows(name),
+                    postings.severity_rows(severity),
+                ) {
+                    rows |= a & b;
+                }
+            }
+            out = Some(match out {
+                Some(prev) => prev & rows,
+                None => rows,
+            });
+        }
+        if out.is_some() {
+            self.used.insert("index");
+        }
+        out
     }
 
     /// Reads the rows of `file` that satisfy `pred`, decoding only `projection`, and calls `visit` with each

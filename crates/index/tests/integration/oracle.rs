@@ -68,26 +68,35 @@ proptest! {
             .collect();
         prop_assert_eq!(attrs, naive::attrs(&records, &options));
 
-        // Whole-file totals: the naive rollup summed over bucket, severity and resource, by (kind, key, value,
-        // service), with nothing else left in the entries.
-        let mut want: BTreeMap<(quarry_index::AttrKind, String, Option<String>, String), u64> = BTreeMap::new();
-        for ((_, kind, key, value, service, _, _), count) in naive::attrs(&records, &options) {
-            *want.entry((kind, key, value, service)).or_default() += count;
+        // Whole-file totals: the naive rollup summed over bucket and resource, by (kind, key, value, service,
+        // severity), with nothing else left in the entries.
+        type TotalKey = (quarry_index::AttrKind, String, Option<String>, String, quarry_core::Severity);
+        let mut want: BTreeMap<TotalKey, u64> = BTreeMap::new();
+        for ((_, kind, key, value, service, severity, _), count) in naive::attrs(&records, &options) {
+            *want.entry((kind, key, value, service, severity)).or_default() += count;
         }
         let totals = index.attr_totals();
         let mut got = BTreeMap::new();
         for a in &totals.attrs {
-            prop_assert_eq!((a.bucket, a.severity, a.resource_fingerprint), (0, quarry_core::Severity::Unknown, 0));
+            prop_assert_eq!((a.bucket, a.resource_fingerprint), (0, 0));
             let k = (
                 a.kind,
                 totals.strings[a.key as usize].clone(),
                 a.value.map(|v| totals.strings[v as usize].clone()),
                 totals.services[a.service as usize].0.clone(),
+                a.severity,
             );
-            prop_assert!(got.insert(k, a.count).is_none(), "one entry per (kind, key, value, service)");
+            prop_assert!(got.insert(k, a.count).is_none(), "one entry per (kind, key, value, service, severity)");
         }
         prop_assert_eq!(got, want);
         prop_assert_eq!(&totals.high_cardinality_keys, &index.high_cardinality_keys);
+
+        // Whether any log attribute pair was left out of the rollup for its length.
+        let all_counted = records.iter().all(|r| {
+            r.attributes.iter().all(|(k, v)| k.len() < options.max_attr_len && v.len() < options.max_attr_len)
+        });
+        prop_assert_eq!(index.all_log_attributes_counted, all_counted);
+        prop_assert_eq!(totals.all_log_attributes_counted, all_counted);
 
         // The byte form reads back identically.
         prop_assert_eq!(FileIndex::from_bytes(&index.to_bytes()).unwrap(), index);
