@@ -89,7 +89,9 @@ fn attribute_filters_prune_by_service_and_severity_and_keep_every_match() {
         .iter()
         .filter(|r| r.severity_text == Severity::Error)
         .count() as u64;
-    let cases: [(Value, Box<dyn Fn(&str) -> bool>); 5] = [
+    // (filter value, which attribute texts the filter accepts).
+    type Case = (Value, Box<dyn Fn(&str) -> bool>);
+    let cases: [Case; 5] = [
         (
             json!("503"),
             Box::new(|v| v.trim().parse::<f64>() == Ok(503.0)),
