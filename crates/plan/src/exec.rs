@@ -123,13 +123,16 @@ pub(crate) fn page<'s>(
                 });
             };
             let span = edge_span(&mut scanner, f, &pred, latest);
-            if let (true, Some((span, selected))) = (bitmap_only, &span) {
+            if let Some((edge, first)) = span
+                .as_ref()
+                .and_then(|edge| Some((edge, one_pass_window(edge, bitmap_only, k)?)))
+            {
                 let fetched = fetch_from_edge(
                     &mut scanner,
                     f,
                     &pred,
-                    (span.clone(), selected.as_ref()),
-                    k,
+                    (edge.span.clone(), edge.selected.as_ref()),
+                    (k, first),
                     latest,
                 )?;
                 for (row, rec) in fetched {
@@ -143,12 +146,12 @@ pub(crate) fn page<'s>(
                 }
             } else if let Some(rows) = edge_rows(&mut scanner, f, &pred, k, latest) {
                 scanner.scan_rows(f, &pred, &projection, Some(rows), &mut visit)?;
-            } else if let Some((span, selected)) = span {
+            } else if let Some(edge) = span {
                 scan_from_edge(
                     &mut scanner,
                     f,
                     (&pred, &projection),
-                    (span, selected),
+                    edge,
                     k,
                     latest,
                     &mut visit,
@@ -330,7 +333,7 @@ fn edge_span(
     file: &DataFile,
     pred: &Predicate,
     latest: bool,
-) -> Option<(std::ops::Range<u32>, Option<quarry_index::RoaringBitmap>)> {
+) -> Option<EdgeSpan> {
     if !scanner.options.use_index {
         return None;
     }
@@ -345,13 +348,31 @@ fn edge_span(
         return None;
     }
     let Some((start, end)) = paging_bounds(pred, latest) else {
-        return Some((0..0, None));
+        return Some(EdgeSpan {
+            span: 0..0,
+            selected: None,
+            expected: None,
+        });
     };
     let span = index.minute_span(
         start.div_euclid(NANOS_PER_MINUTE),
         (end - 1).div_euclid(NANOS_PER_MINUTE),
     )?;
-    Some((span, scanner.index_selection(file, pred)))
+    let (selected, expected) = scanner.index_selection_counted(file, pred);
+    Some(EdgeSpan {
+        span,
+        selected,
+        expected,
+    })
+}
+
+/// The rows of a time-ordered file a page can take rows from (see [`edge_span`]).
+struct EdgeSpan {
+    span: std::ops::Range<u32>,
+    /// The rows the sidecar's postings allow (`None` = any).
+    selected: Option<quarry_index::RoaringBitmap>,
+    /// At most this many rows of the whole file match the predicate's attribute leaves, when it has some.
+    expected: Option<u64>,
 }
 
 /// Scans the rows `span` of a time-ordered file (cut by `selected`, when given) from the page's sort edge, in
@@ -362,14 +383,32 @@ fn scan_from_edge(
     scanner: &mut Scanner<'_>,
     file: &DataFile,
     (pred, projection): (&Predicate, &BTreeSet<&'static str>),
-    (span, selected): (std::ops::Range<u32>, Option<quarry_index::RoaringBitmap>),
+    edge: EdgeSpan,
     k: usize,
     latest: bool,
     visit: &mut dyn FnMut(&dyn Row, u32),
 ) -> Result<()> {
+    let EdgeSpan {
+        span,
+        selected,
+        expected,
+    } = edge;
     let mut found = 0usize;
     let mut scanned = 0u64;
-    let mut size = EDGE_WINDOW_ROWS;
+    // The first window: when the sidecar counted the rows an attribute leaf accepts, the span that should hold
+    // `k` of them (with a quarter to spare, matches taken as spread evenly over the file), else a few pages.
+    let span_rows = u64::from(span.end - span.start);
+    let mut size = match (expected, &selected) {
+        (Some(expected), Some(selected)) if expected > 0 && !selected.is_empty() => {
+            let in_span = selected.range_cardinality(span.clone()).max(1);
+            let expected_in_span = (expected.saturating_mul(in_span) / selected.len()).max(1);
+            let rows = (k as u64).saturating_mul(span_rows) / expected_in_span * 5 / 4;
+            u32::try_from(rows.min(span_rows))
+                .unwrap_or(u32::MAX)
+                .max(EDGE_WINDOW_ROWS)
+        }
+        _ => EDGE_WINDOW_ROWS,
+    };
     let (mut lo, mut hi) = (span.start, span.end);
     while lo < hi && found < k {
         let window = if latest {
@@ -405,17 +444,34 @@ fn scan_from_edge(
     Ok(())
 }
 
-/// For a list that only time, service, severity and the cursor constrain, in a time-ordered file: the whole
-/// records of the `k` candidates nearest the sort edge among `selected` rows of `span` that match `pred`. The
-/// candidates are the file's last (or first) rows, so they are read once with every column instead of being
-/// chosen from a scan of `timestamp` and `uuid` and then fetched. Candidates that fail `pred` (rows of the
-/// partial minutes beyond the range's or the cursor's instant) make the next window four times larger.
+/// When most candidates of a time-ordered file match, the first window of candidates [`fetch_from_edge`] reads
+/// whole; `None` when the candidates should rather be scanned for the predicate's columns first
+/// ([`scan_from_edge`]). Candidates mostly match when only time, service and severity constrain rows
+/// (`bitmap_only`: all do, bar the partial minutes at the edges), or when the sidecar's count of rows an attribute
+/// leaf accepts is at least a tenth of the candidates the postings left (a filter on a value that comes with
+/// errors, after the postings kept the errors). Reading whole records of the candidates then costs less than
+/// reading the predicate's columns over the span and every column again for the page's rows.
+fn one_pass_window(edge: &EdgeSpan, bitmap_only: bool, k: usize) -> Option<u64> {
+    if bitmap_only {
+        return Some(k as u64);
+    }
+    let selected = edge.selected.as_ref()?;
+    let expected = edge.expected?;
+    (expected > 0 && expected.saturating_mul(10) >= selected.len())
+        .then(|| (k as u64).saturating_mul(selected.len()) / expected * 5 / 4)
+}
+
+/// For a list in a time-ordered file whose candidates mostly match ([`one_pass_window`]): the whole records of
+/// the `k` candidates nearest the sort edge among `selected` rows of `span` that match `pred`, reading `first`
+/// candidates, then four times more each time too few matched. The candidates are the file's last (or first)
+/// rows, so they are read once with every column instead of being chosen from a scan of the predicate's columns
+/// and then fetched.
 fn fetch_from_edge(
     scanner: &mut Scanner<'_>,
     file: &DataFile,
     pred: &Predicate,
     (span, selected): (std::ops::Range<u32>, Option<&quarry_index::RoaringBitmap>),
-    k: usize,
+    (k, first): (usize, u64),
     latest: bool,
 ) -> Result<Vec<(u32, LogRecord)>> {
     scanner.used.insert("index");
@@ -427,7 +483,7 @@ fn fetch_from_edge(
     let total = candidates.len();
     let mut out = Vec::new();
     let mut taken = edge_skip(scanner, file, pred, &candidates, latest)?;
-    let mut size = k as u64;
+    let mut size = first.max(1);
     let mut scratch = Vec::new();
     while taken < total && out.len() < k {
         let n = size.min(total - taken);

@@ -21,10 +21,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
-};
-use parquet::file::metadata::PageIndexPolicy;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 use quarry_api::FilterType;
 use quarry_api::response::QuarryStats;
 use quarry_core::{LogRecord, NANOS_PER_HOUR, TeamId, TimeRange};
@@ -134,7 +131,29 @@ impl<'s> Scanner<'s> {
         file: &DataFile,
         pred: &Predicate,
     ) -> Option<RoaringBitmap> {
-        let by_attribute = self.attribute_selection(file, pred);
+        self.index_selection_counted(file, pred).0
+    }
+
+    /// [`Scanner::index_selection`], and at most how many rows of the file match the attribute leaves (the
+    /// second part of [`Scanner::attribute_selection`]; `None` without such leaves).
+    pub(crate) fn index_selection_counted(
+        &mut self,
+        file: &DataFile,
+        pred: &Predicate,
+    ) -> (Option<RoaringBitmap>, Option<u64>) {
+        let (by_attribute, expected) = match self.attribute_selection(file, pred) {
+            Some((rows, n)) => (Some(rows), Some(n)),
+            None => (None, None),
+        };
+        (self.combine_postings(file, pred, by_attribute), expected)
+    }
+
+    fn combine_postings(
+        &mut self,
+        file: &DataFile,
+        pred: &Predicate,
+        by_attribute: Option<RoaringBitmap>,
+    ) -> Option<RoaringBitmap> {
         if !self.options.use_index || (pred.services.is_none() && pred.severities.is_none()) {
             return by_attribute;
         }
@@ -156,8 +175,9 @@ impl<'s> Scanner<'s> {
 
     /// The rows of `file` whose (service, severity) holds, somewhere in the file, a value that each of `pred`'s
     /// required attribute leaves ([`Predicate::required_attributes`]) accepts, from the file's attribute totals
-    /// (which count each (key, value) per service and severity) and its postings; `None` for "every row" (no such
-    /// leaf, indexes off, or a sidecar that cannot tell). A filter on an attribute that appears only with errors
+    /// (which count each (key, value) per service and severity) and its postings, with the fewest rows of the file
+    /// any one leaf accepts (at most that many rows match); `None` for "every row" (no such leaf, indexes off, or
+    /// a sidecar that cannot tell). A filter on an attribute that appears only with errors
     /// reads the file's error rows; one on an attribute absent from the file reads no row.
     ///
     /// Exact because the totals hold every attribute pair of the file: resource pairs always, log pairs when the
@@ -167,7 +187,7 @@ impl<'s> Scanner<'s> {
         &mut self,
         file: &DataFile,
         pred: &Predicate,
-    ) -> Option<RoaringBitmap> {
+    ) -> Option<(RoaringBitmap, u64)> {
         if !self.options.use_index {
             return None;
         }
@@ -182,7 +202,7 @@ impl<'s> Scanner<'s> {
                 return None;
             }
         };
-        let mut out: Option<RoaringBitmap> = None;
+        let mut out: Option<(RoaringBitmap, u64)> = None;
         let mut scratch = Vec::new();
         for leaf in required {
             let kind = if leaf.filter_type == FilterType::LogResourceAttribute {
@@ -200,6 +220,8 @@ impl<'s> Scanner<'s> {
                 .map(|i| i as u32);
             // (service, severity) pairs with a row the leaf may accept; each value is tested once.
             let mut pairs: BTreeSet<(u32, quarry_core::Severity)> = BTreeSet::new();
+            // Rows with an accepted value (each row holds a key once).
+            let mut accepted = 0u64;
             let mut verdicts: std::collections::HashMap<u32, bool> =
                 std::collections::HashMap::new();
             for a in totals.attrs.iter() {
@@ -216,6 +238,7 @@ impl<'s> Scanner<'s> {
                 };
                 if keep {
                     pairs.insert((a.service, a.severity));
+                    accepted += a.count;
                 }
             }
             let mut rows = RoaringBitmap::new();
@@ -229,8 +252,8 @@ impl<'s> Scanner<'s> {
                 }
             }
             out = Some(match out {
-                Some(prev) => prev & rows,
-                None => rows,
+                Some((prev, n)) => (prev & rows, n.min(accepted)),
+                None => (rows, accepted),
             });
         }
         if out.is_some() {
@@ -321,14 +344,18 @@ impl<'s> Scanner<'s> {
             path: path.clone(),
             source: e,
         })?;
-        let policy = if rows.is_some() {
-            PageIndexPolicy::Optional
-        } else {
-            PageIndexPolicy::Skip
-        };
-        let options = ArrowReaderOptions::new().with_page_index_policy(policy);
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).map_err(perr)?;
+        let metadata = file.reader_metadata().map_err(|e| match e {
+            quarry_storage::Error::Parquet { source, .. } => perr(source),
+            quarry_storage::Error::Io { source, .. } => Error::Io {
+                path: path.clone(),
+                source,
+            },
+            other => Error::Corrupt {
+                path: path.clone(),
+                reason: other.to_string(),
+            },
+        })?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata);
         let schema = Arc::clone(builder.schema());
         let indices: Vec<usize> = projection
             .iter()

@@ -65,6 +65,9 @@ pub struct DataFile {
     /// The sidecar's attribute rollup summed over the file ([`quarry_index::FileIndex::attr_totals`]), read on
     /// first use and kept like the postings.
     attr_totals: OnceLock<Arc<quarry_index::FileIndex>>,
+    /// The Parquet footer with its page index, parsed once: a list request opens its newest file several times
+    /// (edge windows, then the rows of the page), and parsing the page index of every column costs each time.
+    reader_metadata: OnceLock<parquet::arrow::arrow_reader::ArrowReaderMetadata>,
 }
 
 impl DataFile {
@@ -112,6 +115,23 @@ impl DataFile {
         }
         let t = Arc::new(self.read_index()?.attr_totals());
         Ok(Arc::clone(self.attr_totals.get_or_init(|| t)))
+    }
+
+    /// The file's Parquet metadata with its page index (for row selections that skip pages), read on first use
+    /// and cached for the life of this handle. A failed read is not cached. Callers [`DataFile::verify`] first.
+    pub fn reader_metadata(&self) -> Result<parquet::arrow::arrow_reader::ArrowReaderMetadata> {
+        use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+        if let Some(m) = self.reader_metadata.get() {
+            return Ok(m.clone());
+        }
+        let file = std::fs::File::open(&self.path).map_err(io_err(&self.path))?;
+        let options = ArrowReaderOptions::new()
+            .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+        let m = ArrowReaderMetadata::load(&file, options).map_err(|e| Error::Parquet {
+            path: self.path.clone(),
+            source: e,
+        })?;
+        Ok(self.reader_metadata.get_or_init(|| m).clone())
     }
 
     /// The sidecar without its attribute rollup (postings, row groups, minute counts), read on first use and
@@ -397,6 +417,7 @@ impl Storage {
                 postings: OnceLock::new(),
                 verified: OnceLock::new(),
                 attr_totals: OnceLock::new(),
+                reader_metadata: OnceLock::new(),
             }));
         }
         let known: HashSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
@@ -762,6 +783,7 @@ impl Storage {
             postings: OnceLock::new(),
             verified: OnceLock::new(),
             attr_totals: OnceLock::new(),
+            reader_metadata: OnceLock::new(),
         })
     }
 
@@ -999,6 +1021,7 @@ impl Storage {
                 postings: OnceLock::new(),
                 verified: OnceLock::new(),
                 attr_totals: OnceLock::new(),
+                reader_metadata: OnceLock::new(),
             }));
         }
         sort_files(&mut files);
