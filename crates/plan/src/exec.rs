@@ -53,6 +53,76 @@ struct Hit {
     row: u32,
 }
 
+/// The k best hits seen so far: for `latest` the k largest keys (a min-heap), for `earliest` the k smallest.
+struct TopK {
+    k: usize,
+    latest: bool,
+    newest: BinaryHeap<Reverse<Hit>>,
+    oldest: BinaryHeap<Hit>,
+}
+
+impl TopK {
+    fn new(k: usize, latest: bool) -> TopK {
+        TopK {
+            k,
+            latest,
+            newest: BinaryHeap::new(),
+            oldest: BinaryHeap::new(),
+        }
+    }
+
+    fn push(&mut self, hit: Hit) {
+        if self.latest {
+            if self.newest.len() < self.k {
+                self.newest.push(Reverse(hit));
+            } else if self.newest.peek().is_some_and(|Reverse(min)| hit > *min) {
+                self.newest.pop();
+                self.newest.push(Reverse(hit));
+            }
+        } else if self.oldest.len() < self.k {
+            self.oldest.push(hit);
+        } else if self.oldest.peek().is_some_and(|max| hit < *max) {
+            self.oldest.pop();
+            self.oldest.push(hit);
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.newest.len().max(self.oldest.len()) >= self.k
+    }
+
+    /// Whether no row with a timestamp in `[min, max]` can enter: k are held and the worst of them is strictly
+    /// newer than `max` (`latest`) or strictly older than `min` (`earliest`).
+    fn excludes(&self, min: i64, max: i64) -> bool {
+        if !self.is_full() {
+            return false;
+        }
+        if self.latest {
+            self.newest
+                .peek()
+                .is_some_and(|Reverse(worst)| worst.timestamp > max)
+        } else {
+            self.oldest
+                .peek()
+                .is_some_and(|worst| worst.timestamp < min)
+        }
+    }
+
+    /// The hits in page order.
+    fn into_sorted(self) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = if self.latest {
+            self.newest.into_iter().map(|Reverse(h)| h).collect()
+        } else {
+            self.oldest.into_vec()
+        };
+        hits.sort_unstable();
+        if self.latest {
+            hits.reverse();
+        }
+        hits
+    }
+}
+
 /// One page of `query`, as records.
 pub(crate) struct Page<'s> {
     pub(crate) records: Vec<LogRecord>,
@@ -79,10 +149,8 @@ pub(crate) fn page<'s>(
     pred.columns(&mut projection);
     projection.insert(columns::UUID);
 
-    // Keep the k best hits: for `latest` the k largest keys (a min-heap), for `earliest` the k smallest.
     let latest = q.order_by == OrderBy::Latest;
-    let mut newest: BinaryHeap<Reverse<Hit>> = BinaryHeap::new();
-    let mut oldest: BinaryHeap<Hit> = BinaryHeap::new();
+    let mut top = TopK::new(k, latest);
     let mut mem_rows: Vec<&LogRecord> = Vec::new();
     // Whole records read while choosing the page (see `fetch_from_edge`), by (file position, row).
     let mut prefetched: HashMap<(usize, u32), LogRecord> = HashMap::new();
@@ -97,25 +165,33 @@ pub(crate) fn page<'s>(
         hours.reverse();
     }
     for hour in &hours {
-        let mut push = |hit: Hit| {
-            if latest {
-                if newest.len() < k {
-                    newest.push(Reverse(hit));
-                } else if newest.peek().is_some_and(|Reverse(min)| hit > *min) {
-                    newest.pop();
-                    newest.push(Reverse(hit));
-                }
-            } else if oldest.len() < k {
-                oldest.push(hit);
-            } else if oldest.peek().is_some_and(|max| hit < *max) {
-                oldest.pop();
-                oldest.push(hit);
+        // The memtable first (it is in memory, and it holds the newest rows), then the hour's files from the sort
+        // edge (several flushes can write one hour), so that a file whose every row is beaten by the k rows
+        // already held is not read at all.
+        scanner.scan_mem(&hour.mem, &pred, &mut |r| {
+            let i = mem_rows.len();
+            mem_rows.push(r);
+            top.push(Hit {
+                timestamp: r.timestamp,
+                uuid: r.uuid,
+                file: usize::MAX,
+                row: i as u32,
+            });
+        });
+
+        let mut files = hour.files.clone();
+        if latest {
+            files.sort_by_key(|f| Reverse(f.meta.max_timestamp));
+        } else {
+            files.sort_by_key(|f| f.meta.min_timestamp);
+        }
+        for f in files {
+            if top.excludes(f.meta.min_timestamp, f.meta.max_timestamp) {
+                continue;
             }
-        };
-        for f in &hour.files {
             let pos = scanner.file_pos(f);
             let mut visit = |r: &dyn Row, row: u32| {
-                push(Hit {
+                top.push(Hit {
                     timestamp: r.timestamp(),
                     uuid: r.uuid(),
                     file: pos,
@@ -136,7 +212,7 @@ pub(crate) fn page<'s>(
                     latest,
                 )?;
                 for (row, rec) in fetched {
-                    push(Hit {
+                    top.push(Hit {
                         timestamp: rec.timestamp,
                         uuid: rec.uuid,
                         file: pos,
@@ -160,31 +236,12 @@ pub(crate) fn page<'s>(
                 scanner.scan_file(f, &pred, &projection, &mut visit)?;
             }
         }
-        scanner.scan_mem(&hour.mem, &pred, &mut |r| {
-            let i = mem_rows.len();
-            mem_rows.push(r);
-            push(Hit {
-                timestamp: r.timestamp,
-                uuid: r.uuid,
-                file: usize::MAX,
-                row: i as u32,
-            });
-        });
-        let held = if latest { newest.len() } else { oldest.len() };
         // Hours are disjoint and visited from the sort edge: once k rows are held, no later hour can beat them.
-        if held >= k {
+        if top.is_full() {
             break;
         }
     }
-    let mut hits: Vec<Hit> = if latest {
-        newest.into_iter().map(|Reverse(h)| h).collect()
-    } else {
-        oldest.into_vec()
-    };
-    hits.sort_unstable();
-    if latest {
-        hits.reverse();
-    }
+    let mut hits = top.into_sorted();
     let has_more = hits.len() > requested;
     hits.truncate(requested);
 
