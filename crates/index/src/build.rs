@@ -38,10 +38,11 @@ impl FileIndex {
         let mut service_ids: HashMap<&str, u32> = HashMap::default();
         let mut service_names: Vec<&str> = Vec::new();
         let mut service_of_row: Vec<u32> = Vec::with_capacity(records.len());
-        let mut severity_maps: [RoaringBitmap; 7] = Default::default();
-        let mut severity_run: Option<(Severity, u32)> = None;
+        // Row ids per severity and per service, in ascending order: each bitmap is then built in one pass
+        // (`from_sorted_iter`), which costs the same whether a file's rows come in long runs or interleaved.
+        let mut severity_rows: [Vec<u32>; 7] = Default::default();
         for (row, r) in records.iter().enumerate() {
-            // Service lookups are skipped within a run of one service (the common case in a sorted file).
+            // Service lookups are skipped within a run of one service.
             let id = match service_of_row.last() {
                 Some(&prev) if service_names[prev as usize] == r.service_name => prev,
                 _ => {
@@ -55,19 +56,13 @@ impl FileIndex {
                 }
             };
             service_of_row.push(id);
-            // Severity postings are added a run of equal severities at a time.
-            match severity_run {
-                Some((sev, _)) if sev == r.severity_text => {}
-                Some((sev, start)) => {
-                    severity_maps[sev.code() as usize].insert_range(start..row as u32);
-                    severity_run = Some((r.severity_text, row as u32));
-                }
-                None => severity_run = Some((r.severity_text, row as u32)),
-            }
+            severity_rows[r.severity_text.code() as usize].push(row as u32);
         }
-        if let Some((sev, start)) = severity_run {
-            severity_maps[sev.code() as usize].insert_range(start..records.len() as u32);
-        }
+        let ascending = |rows: &[u32]| {
+            RoaringBitmap::from_sorted_iter(rows.iter().copied()).expect("row ids ascend")
+        };
+        let severity_maps: Vec<RoaringBitmap> =
+            severity_rows.iter().map(|r| ascending(r)).collect();
         // Renumber services in name order so the sidecar is canonical.
         let mut order: Vec<u32> = (0..service_names.len() as u32).collect();
         order.sort_by_key(|&i| service_names[i as usize]);
@@ -75,15 +70,11 @@ impl FileIndex {
         for (new, &old) in order.iter().enumerate() {
             rank[old as usize] = new as u32;
         }
-        let mut service_maps = vec![RoaringBitmap::new(); order.len()];
-        let mut start = 0;
-        for row in 1..=service_of_row.len() {
-            if row == service_of_row.len() || service_of_row[row] != service_of_row[start] {
-                let old = service_of_row[start];
-                service_maps[rank[old as usize] as usize].insert_range(start as u32..row as u32);
-                start = row;
-            }
+        let mut service_rows: Vec<Vec<u32>> = vec![Vec::new(); order.len()];
+        for (row, &old) in service_of_row.iter().enumerate() {
+            service_rows[rank[old as usize] as usize].push(row as u32);
         }
+        let service_maps: Vec<RoaringBitmap> = service_rows.iter().map(|r| ascending(r)).collect();
         let services: Vec<(String, RoaringBitmap)> = order
             .iter()
             .zip(service_maps)

@@ -310,13 +310,7 @@ fn edge_rows(
     {
         return None;
     }
-    let index = match file.postings() {
-        Ok(index) => index,
-        Err(_) => {
-            scanner.stats.sidecars_unreadable += 1;
-            return None;
-        }
-    };
+    let index = scanner.postings(file)?;
     let Some((start, end)) = paging_bounds(pred, latest) else {
         return Some(quarry_index::RoaringBitmap::new());
     };
@@ -394,13 +388,7 @@ fn edge_span(
     if !scanner.options.use_index {
         return None;
     }
-    let index = match file.postings() {
-        Ok(index) => index,
-        Err(_) => {
-            scanner.stats.sidecars_unreadable += 1;
-            return None;
-        }
-    };
+    let index = scanner.postings(file)?;
     if !index.time_ordered {
         return None;
     }

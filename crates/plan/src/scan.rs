@@ -124,6 +124,18 @@ impl<'s> Scanner<'s> {
             .unwrap_or(usize::MAX)
     }
 
+    /// The sidecar postings of `file` (cached on its handle), or `None`, counted in `quarry_stats`, when the
+    /// sidecar cannot be read: the file is then read without it.
+    pub(crate) fn postings(&mut self, file: &DataFile) -> Option<Arc<quarry_index::FileIndex>> {
+        match file.postings() {
+            Ok(index) => Some(index),
+            Err(_) => {
+                self.stats.sidecars_unreadable += 1;
+                None
+            }
+        }
+    }
+
     /// The candidate rows of `file` according to its sidecar, or `None` for "every row": the postings of the
     /// requested services and severities, cut by [`Scanner::attribute_selection`].
     pub(crate) fn index_selection(
@@ -157,13 +169,7 @@ impl<'s> Scanner<'s> {
         if !self.options.use_index || (pred.services.is_none() && pred.severities.is_none()) {
             return by_attribute;
         }
-        let index = match file.postings() {
-            Ok(i) => i,
-            Err(_) => {
-                self.stats.sidecars_unreadable += 1;
-                return None;
-            }
-        };
+        let index = self.postings(file)?;
         match (
             index.select(pred.services.as_ref(), pred.severities.as_ref()),
             by_attribute,
@@ -321,40 +327,12 @@ impl<'s> Scanner<'s> {
             source: e,
         };
         // No page is decoded from a file whose bytes do not match the catalog's checksum (checked once per file).
-        file.verify().map_err(|e| match e {
-            quarry_storage::Error::Checksum {
-                expected, actual, ..
-            } => Error::Corrupt {
-                path: path.clone(),
-                reason: format!(
-                    "damaged: CRC-32 {actual:#010x}, the catalog recorded {expected:#010x}; restore the file or \
-                     drop its partition"
-                ),
-            },
-            quarry_storage::Error::Io { source, .. } => Error::Io {
-                path: path.clone(),
-                source,
-            },
-            other => Error::Corrupt {
-                path: path.clone(),
-                reason: other.to_string(),
-            },
-        })?;
+        file.verify().map_err(|e| storage_error(path, e))?;
         let f = File::open(path).map_err(|e| Error::Io {
             path: path.clone(),
             source: e,
         })?;
-        let metadata = file.reader_metadata().map_err(|e| match e {
-            quarry_storage::Error::Parquet { source, .. } => perr(source),
-            quarry_storage::Error::Io { source, .. } => Error::Io {
-                path: path.clone(),
-                source,
-            },
-            other => Error::Corrupt {
-                path: path.clone(),
-                reason: other.to_string(),
-            },
-        })?;
+        let metadata = file.reader_metadata().map_err(|e| storage_error(path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata);
         let schema = Arc::clone(builder.schema());
         let indices: Vec<usize> = projection
@@ -496,6 +474,33 @@ const ALL_COLUMNS: &[&str] = {
         BYTES_UNCOMPRESSED,
     ]
 };
+
+/// A storage error met while reading `path`, as a read error naming the file.
+fn storage_error(path: &std::path::Path, e: quarry_storage::Error) -> Error {
+    match e {
+        quarry_storage::Error::Checksum {
+            expected, actual, ..
+        } => Error::Corrupt {
+            path: path.to_owned(),
+            reason: format!(
+                "damaged: CRC-32 {actual:#010x}, the catalog recorded {expected:#010x}; restore the file or drop \
+                 its partition"
+            ),
+        },
+        quarry_storage::Error::Io { source, .. } => Error::Io {
+            path: path.to_owned(),
+            source,
+        },
+        quarry_storage::Error::Parquet { source, .. } => Error::Parquet {
+            path: path.to_owned(),
+            source,
+        },
+        other => Error::Corrupt {
+            path: path.to_owned(),
+            reason: other.to_string(),
+        },
+    }
+}
 
 /// A `RowSelection` selecting exactly `rows` (ascending) out of `total`.
 fn selection_of(rows: &[u32], total: u64) -> RowSelection {

@@ -2,16 +2,13 @@
 //! and never prune a matching row: not one whose value is too long for the rollup, nor one a numeric, regex or
 //! case-insensitive comparison accepts in another spelling.
 
-use std::sync::Arc;
-
 use quarry_api::{Endpoint, parse_envelope};
-use quarry_core::{LogRecord, ManualClock, Severity, TeamId};
+use quarry_core::{LogRecord, Severity, TeamId};
 use quarry_plan::{Context, PlanOptions};
-use quarry_storage::{Storage, StorageOptions};
-use quarry_testkit::{Generator, GeneratorConfig};
+use quarry_storage::StorageOptions;
 use serde_json::{Value, json};
 
-use crate::common::{START, stamp};
+use crate::common::{START, generated_logs, open_storage, stamp};
 
 const HOUR: i64 = 3_600_000_000_000;
 
@@ -24,18 +21,8 @@ fn with_code(mut r: LogRecord, code: &str) -> LogRecord {
 #[test]
 fn attribute_filters_prune_by_service_and_severity_and_keep_every_match() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(
-        dir.path(),
-        StorageOptions::default(),
-        Arc::new(ManualClock::new(START)),
-    )
-    .unwrap();
-    let mut logs: Vec<_> = Generator::new(GeneratorConfig {
-        seed: 17,
-        rows: 6_000,
-        ..GeneratorConfig::default()
-    })
-    .collect();
+    let storage = open_storage(dir.path(), StorageOptions::default().row_group_rows);
+    let mut logs = generated_logs(17, 6_000);
     for (i, l) in logs.iter_mut().enumerate() {
         l.timestamp = Some(START + 10 * HOUR + i as i64 * 500_000_000);
     }

@@ -34,6 +34,25 @@ pub(crate) fn stamp(logs: Vec<quarry_core::DecodedLog>, seed: u64) -> Vec<LogRec
         .collect()
 }
 
+/// `rows` generated logs of `seed` (the generator's default day), for a test to place in time.
+pub(crate) fn generated_logs(seed: u64, rows: u64) -> Vec<quarry_core::DecodedLog> {
+    Generator::new(GeneratorConfig {
+        seed,
+        rows,
+        ..GeneratorConfig::default()
+    })
+    .collect()
+}
+
+/// A storage in `dir` with row groups of `row_group_rows`, its clock at [`START`].
+pub(crate) fn open_storage(dir: &std::path::Path, row_group_rows: usize) -> Storage {
+    let options = StorageOptions {
+        row_group_rows,
+        ..StorageOptions::default()
+    };
+    Storage::open(dir, options, Arc::new(ManualClock::new(START))).expect("opens")
+}
+
 fn generate(seed: u64, rows: u64) -> Vec<LogRecord> {
     let mut logs: Vec<_> = Generator::new(GeneratorConfig {
         seed,
