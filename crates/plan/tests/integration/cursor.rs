@@ -122,7 +122,11 @@ fn cursor_walk_over_thousands_of_equal_timestamps_returns_every_row_once_in_orde
         ],
     );
     for order in ["latest", "earliest"] {
-        let q = parse_envelope(&json!({"query": {"orderBy": order}}), Endpoint::Query).unwrap();
+        let q = parse_envelope(
+            &json!({"query": {"dateRange": {"date_from": "-1d"}, "orderBy": order}}),
+            Endpoint::Query,
+        )
+        .unwrap();
         assert_eq!(q.order_by == OrderBy::Latest, order == "latest");
         for options in [PlanOptions::default(), PlanOptions::naive()] {
             let query = json!({"dateRange": {"date_from": "-1d"}, "limit": 97, "orderBy": order});
