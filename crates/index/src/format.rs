@@ -28,8 +28,8 @@
 //! * `crc32` (IEEE) covers the body and the footer's first 12 bytes. `version` is 1. `flags` bit 0
 //!   ([`FLAG_TIME_ORDERED_RUNS`]) says [`FileIndex::time_ordered_runs`], bit 1 ([`FLAG_TIME_ORDERED`]) says
 //!   [`FileIndex::time_ordered`], bit 2 ([`FLAG_ALL_LOG_ATTRIBUTES_COUNTED`]) says
-//!   [`FileIndex::all_log_attributes_counted`]; other bits are 0 (a reader rejects them). Sidecars written before a flag
-//!   existed have it clear, so requests read rows that a set flag would have let them locate from the rollup.
+//!   [`FileIndex::all_log_attributes_counted`]; other bits are 0 (a reader rejects them). Sidecars written before
+//!   a flag existed have it clear, so requests read rows that a set flag would have let them locate or skip.
 //!
 //! A reader checks, in order: length, magic, version, CRC, then every section parses exactly to its length, then
 //! [`FileIndex::validate`]. Any failure is [`Error::Corrupt`](crate::Error::Corrupt).

@@ -154,12 +154,7 @@ pub(crate) fn page<'s>(
     let mut mem_rows: Vec<&LogRecord> = Vec::new();
     // Whole records read while choosing the page (see `fetch_from_edge`), by (file position, row).
     let mut prefetched: HashMap<(usize, u32), LogRecord> = HashMap::new();
-    // Only time, service, severity and the cursor constrain rows: every candidate the postings give in the
-    // minutes of the range matches, bar the partial minutes at the range's and cursor's ends.
-    let bitmap_only = pred.fingerprint.is_none()
-        && pred.search.is_none()
-        && pred.filter.is_none()
-        && pred.live_checkpoint.is_none();
+    let bitmap_only = pred.only_time_service_severity_cursor();
     let mut hours = scanner.hours(range);
     if latest {
         hours.reverse();
@@ -302,12 +297,7 @@ fn edge_rows(
     k: usize,
     latest: bool,
 ) -> Option<quarry_index::RoaringBitmap> {
-    if !scanner.options.use_index
-        || pred.fingerprint.is_some()
-        || pred.search.is_some()
-        || pred.filter.is_some()
-        || pred.live_checkpoint.is_some()
-    {
+    if !scanner.options.use_index || !pred.only_time_service_severity_cursor() {
         return None;
     }
     let index = scanner.postings(file)?;
@@ -592,10 +582,10 @@ fn edge_skip(
         }
     };
     let minute = if latest { end - 1 } else { start }.div_euclid(NANOS_PER_MINUTE);
-    let Some(index) = file.postings().ok() else {
-        return Ok(0);
-    };
-    let Some(span) = index.minute_span(minute, minute) else {
+    let Some(span) = scanner
+        .postings(file)
+        .and_then(|index| index.minute_span(minute, minute))
+    else {
         return Ok(0);
     };
     let mut rows = quarry_index::RoaringBitmap::new();

@@ -76,11 +76,16 @@ impl Predicate {
 
     /// Whether only time, service and severity constrain rows (so bitmaps alone answer membership).
     pub(crate) fn only_time_service_severity(&self) -> bool {
+        self.only_time_service_severity_cursor() && self.cursor.is_none()
+    }
+
+    /// Whether only time, service, severity and the cursor constrain rows: within the minutes of the range, every
+    /// row the postings give matches, bar the partial minutes at the range's and the cursor's ends.
+    pub(crate) fn only_time_service_severity_cursor(&self) -> bool {
         self.fingerprint.is_none()
             && self.search.is_none()
             && self.filter.is_none()
             && self.live_checkpoint.is_none()
-            && self.cursor.is_none()
     }
 
     /// The columns the predicate reads (always `timestamp`).
@@ -116,7 +121,6 @@ impl Predicate {
         }
     }
 
-    /// Whether `row` satisfies the predicate. `scratch` is a reusable buffer.
     /// Attribute leaves every matching row satisfies: the leaves on log or resource attributes with a positive
     /// operator (`exact`, `icontains`, `regex`, `gt`, `is_set`, …) reached from the root of `filterGroup` through
     /// AND groups only. A row matching the predicate has each such leaf's key, with a value for which
@@ -145,6 +149,7 @@ impl Predicate {
         out
     }
 
+    /// Whether `row` satisfies the predicate. `scratch` is a reusable buffer.
     pub(crate) fn matches<R: Row + ?Sized>(&self, row: &R, scratch: &mut Vec<u8>) -> bool {
         let ts = row.timestamp();
         if !self.range.contains(ts) {

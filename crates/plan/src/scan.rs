@@ -201,12 +201,10 @@ impl<'s> Scanner<'s> {
         if required.is_empty() {
             return None;
         }
-        let (totals, postings) = match (file.attr_totals(), file.postings()) {
-            (Ok(t), Ok(p)) => (t, p),
-            _ => {
-                self.stats.sidecars_unreadable += 1;
-                return None;
-            }
+        let postings = self.postings(file)?;
+        let Ok(totals) = file.attr_totals() else {
+            self.stats.sidecars_unreadable += 1;
+            return None;
         };
         let mut out: Option<(RoaringBitmap, u64)> = None;
         let mut scratch = Vec::new();
@@ -219,21 +217,31 @@ impl<'s> Scanner<'s> {
             if kind == quarry_index::AttrKind::Log && !totals.all_log_attributes_counted {
                 continue;
             }
-            let key_id = totals
+            // The key's entries: totals are sorted by (kind, key, …), so they are one slice (none when no row of
+            // the file has the key).
+            let entries = match totals
                 .strings
                 .binary_search_by(|s| s.as_str().cmp(leaf.key.as_str()))
-                .ok()
-                .map(|i| i as u32);
+            {
+                Ok(key) => {
+                    let key = key as u32;
+                    let lo = totals
+                        .attrs
+                        .partition_point(|a| (a.kind, a.key) < (kind, key));
+                    let hi = totals
+                        .attrs
+                        .partition_point(|a| (a.kind, a.key) <= (kind, key));
+                    &totals.attrs[lo..hi]
+                }
+                Err(_) => &[],
+            };
             // (service, severity) pairs with a row the leaf may accept; each value is tested once.
             let mut pairs: BTreeSet<(u32, quarry_core::Severity)> = BTreeSet::new();
             // Rows with an accepted value (each row holds a key once).
             let mut accepted = 0u64;
             let mut verdicts: std::collections::HashMap<u32, bool> =
                 std::collections::HashMap::new();
-            for a in totals.attrs.iter() {
-                if a.kind != kind || Some(a.key) != key_id {
-                    continue;
-                }
+            for a in entries {
                 let keep = match a.value {
                     None => true,
                     Some(v) => *verdicts.entry(v).or_insert_with(|| {

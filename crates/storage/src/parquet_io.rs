@@ -7,10 +7,10 @@
 //!
 //! Time order is the order of a list (spec §3.1), so a file's newest rows are its last pages and a minute is one
 //! span of rows. Until session 6 files were sorted by (`service_name`, `severity_text`, `timestamp`, `uuid`); on
-//! the 1M-row benchmark data time order costs 7% more bytes on disk (70.1 → 75.2 bytes per row, sidecar
+//! the 1M-row benchmark data time order alone costs 7% more bytes on disk (70.1 → 75.2 bytes per row, sidecar
 //! postings no longer being runs) and makes ingest faster (rows are written in about the order they arrive) and
-//! lists of the newest rows several times faster (BENCHMARKS.md, "Sort order"). Files of older builds stay
-//! readable and correct; their sidecars say how they are ordered.
+//! lists of the newest rows several times faster (BENCHMARKS.md, "Lists: time-ordered files"). Files of older
+//! builds stay readable and correct; their sidecars say how they are ordered.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -31,7 +31,7 @@ use crate::{Error, Result, io_err, sync_dir};
 
 /// The sort order of rows inside a file: (`timestamp`, `uuid`), the order of `logs/query` (spec §3.1).
 pub(crate) fn sort_records(records: &mut Vec<&LogRecord>) {
-    records.sort_unstable_by_key(|r| (r.timestamp, u128::from_be_bytes(r.uuid)));
+    records.sort_unstable_by_key(|r| (r.timestamp, r.uuid));
 }
 
 /// What a write produced, for the catalog.

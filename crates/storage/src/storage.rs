@@ -57,8 +57,7 @@ pub struct DataFile {
     pub path: PathBuf,
     obsolete: AtomicBool,
     /// The sidecar's postings and minute counts, read once (files are immutable) and kept while the file is in
-    /// some snapshot. The attribute rollup is not cached: it is the large part, and only `values`/`attributes`
-    /// read it.
+    /// some snapshot (without the attribute rollup, the large part; see `attr_totals`).
     postings: OnceLock<Arc<quarry_index::FileIndex>>,
     /// Set once the file's bytes were found to match the catalog's checksum (files are immutable).
     verified: OnceLock<()>,
@@ -71,6 +70,19 @@ pub struct DataFile {
 }
 
 impl DataFile {
+    /// A handle on the catalog's file `meta` at `path`, nothing read yet.
+    fn new(meta: FileMeta, path: PathBuf) -> Arc<DataFile> {
+        Arc::new(DataFile {
+            meta,
+            path,
+            obsolete: AtomicBool::new(false),
+            postings: OnceLock::new(),
+            verified: OnceLock::new(),
+            attr_totals: OnceLock::new(),
+            reader_metadata: OnceLock::new(),
+        })
+    }
+
     /// Checks the file's bytes against the catalog's CRC-32 the first time this handle is asked (files never
     /// change after they are written, so once is enough for the life of the handle), so that a damaged file is an
     /// error naming it rather than rows decoded from flipped bits: Parquet pages carry no checksum of their own as
@@ -410,15 +422,7 @@ impl Storage {
             if !path.is_file() {
                 return Err(Error::MissingFile { path });
             }
-            files.push(Arc::new(DataFile {
-                meta,
-                path,
-                obsolete: AtomicBool::new(false),
-                postings: OnceLock::new(),
-                verified: OnceLock::new(),
-                attr_totals: OnceLock::new(),
-                reader_metadata: OnceLock::new(),
-            }));
+            files.push(DataFile::new(meta, path));
         }
         let known: HashSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
         recovery.orphans_removed = sweep_orphans(root, &known)?;
@@ -776,15 +780,8 @@ impl Storage {
     }
 
     fn data_file(&self, meta: FileMeta) -> Arc<DataFile> {
-        Arc::new(DataFile {
-            path: self.root.join(&meta.path),
-            meta,
-            obsolete: AtomicBool::new(false),
-            postings: OnceLock::new(),
-            verified: OnceLock::new(),
-            attr_totals: OnceLock::new(),
-            reader_metadata: OnceLock::new(),
-        })
+        let path = self.root.join(&meta.path);
+        DataFile::new(meta, path)
     }
 
     /// Makes the in-memory file list equal the catalog's, keeping the handles of files that stay (after a commit
@@ -1014,15 +1011,7 @@ impl Storage {
             }
         }
         for meta in add {
-            files.push(Arc::new(DataFile {
-                path: self.root.join(&meta.path),
-                meta,
-                obsolete: AtomicBool::new(false),
-                postings: OnceLock::new(),
-                verified: OnceLock::new(),
-                attr_totals: OnceLock::new(),
-                reader_metadata: OnceLock::new(),
-            }));
+            files.push(self.data_file(meta));
         }
         sort_files(&mut files);
         st.files = Arc::new(files);
