@@ -161,8 +161,10 @@ def sql_for(d: Dialect, r: dict, state: dict) -> list[str]:
         # The second page is the rows after the first hundred. Rows sharing the page edge's timestamp are ordered by
         # ids only quarry has, so the peers take the plain offset: its timestamps are what quarry's cursor page
         # must hold, ties or not (a keyset `ts < last` would drop the tied rows).
+        # Every column comes back, as in quarry's answer: a list shows whole rows. (Until session 7 the peers
+        # selected the timestamp alone, a smaller job than quarry's.) Answers are compared by timestamp.
         offset = " OFFSET 100" if r.get("page") == 2 else ""
-        return [f"SELECT {micros(d)} FROM logs WHERE {w} ORDER BY {d.ts} DESC LIMIT 100{offset}"]
+        return [f"SELECT {micros(d)}, * FROM logs WHERE {w} ORDER BY {d.ts} DESC LIMIT 100{offset}"]
     if kind == "count":
         return [f"SELECT count(*) FROM logs WHERE {w}"]
     if kind == "ranges":
@@ -224,7 +226,7 @@ def spine(r: dict, width_s: int, cells: list) -> list:
 def from_sql(r: dict, rows: list[list]) -> object:
     kind = r["kind"]
     if kind == "list":
-        return [int(t) for (t,) in rows[0]]
+        return [int(row[0]) for row in rows[0]]
     if kind == "count":
         return int(rows[0][0][0])
     if kind == "ranges":

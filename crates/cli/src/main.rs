@@ -500,7 +500,10 @@ fn ingest_files(
             }),
             _ => false,
         };
+        // One buffer for the whole file: the unfinished last line of a chunk moves to its front and the next
+        // chunk is read behind it. A fresh buffer per chunk would be fresh memory the kernel zeroes each time.
         let mut buf = head;
+        buf.reserve(CHUNK.saturating_sub(buf.len()));
         let mut line_base = 0usize;
         loop {
             let mut eof = false;
@@ -527,9 +530,8 @@ fn ingest_files(
                     None => buf.len(),
                 }
             };
-            let rest = buf.split_off(cut);
             let mut r = engine
-                .ingest_bytes(team, format, &buf)
+                .ingest_bytes(team, format, &buf[..cut])
                 .with_context(|| format!("ingesting {}", path.display()))?;
             for e in &mut r.errors {
                 if line_oriented {
@@ -537,12 +539,13 @@ fn ingest_files(
                 }
             }
             if line_oriented {
-                line_base += memchr::memchr_iter(b'\n', &buf).count();
+                line_base += memchr::memchr_iter(b'\n', &buf[..cut]).count();
             }
-            bytes += buf.len() as u64;
-            bar.inc(buf.len() as u64);
+            bytes += cut as u64;
+            bar.inc(cut as u64);
             report.merge(r);
-            buf = rest;
+            buf.copy_within(cut.., 0);
+            buf.truncate(buf.len() - cut);
             if eof && buf.is_empty() {
                 break;
             }

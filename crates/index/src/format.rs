@@ -28,7 +28,8 @@
 //! * `crc32` (IEEE) covers the body and the footer's first 12 bytes. `version` is 1. `flags` bit 0
 //!   ([`FLAG_TIME_ORDERED_RUNS`]) says [`FileIndex::time_ordered_runs`], bit 1 ([`FLAG_TIME_ORDERED`]) says
 //!   [`FileIndex::time_ordered`], bit 2 ([`FLAG_ALL_LOG_ATTRIBUTES_COUNTED`]) says
-//!   [`FileIndex::all_log_attributes_counted`]; other bits are 0 (a reader rejects them). Sidecars written before
+//!   [`FileIndex::all_log_attributes_counted`], bit 3 ([`FLAG_SEVERITY_GROUPED`]) says
+//!   [`FileIndex::severity_grouped`]; other bits are 0 (a reader rejects them). Sidecars written before
 //!   a flag existed have it clear, so requests read rows that a set flag would have let them locate or skip.
 //!
 //! A reader checks, in order: length, magic, version, CRC, then every section parses exactly to its length, then
@@ -49,9 +50,13 @@ pub const FLAG_TIME_ORDERED_RUNS: u16 = 1;
 pub const FLAG_TIME_ORDERED: u16 = 2;
 /// Footer flag: [`FileIndex::all_log_attributes_counted`].
 pub const FLAG_ALL_LOG_ATTRIBUTES_COUNTED: u16 = 4;
+/// Footer flag: [`FileIndex::severity_grouped`].
+pub const FLAG_SEVERITY_GROUPED: u16 = 8;
 /// Every flag this build knows.
-const KNOWN_FLAGS: u16 =
-    FLAG_TIME_ORDERED_RUNS | FLAG_TIME_ORDERED | FLAG_ALL_LOG_ATTRIBUTES_COUNTED;
+const KNOWN_FLAGS: u16 = FLAG_TIME_ORDERED_RUNS
+    | FLAG_TIME_ORDERED
+    | FLAG_ALL_LOG_ATTRIBUTES_COUNTED
+    | FLAG_SEVERITY_GROUPED;
 const FOOTER_LEN: usize = 8 + 2 + 2 + 4 + 4;
 const ZSTD_LEVEL: i32 = 3;
 /// Entry counts come from the input; preallocate at most this many so a forged count cannot exhaust memory.
@@ -143,6 +148,9 @@ impl FileIndex {
         if self.all_log_attributes_counted {
             flags |= FLAG_ALL_LOG_ATTRIBUTES_COUNTED;
         }
+        if self.severity_grouped {
+            flags |= FLAG_SEVERITY_GROUPED;
+        }
         body.extend_from_slice(&flags.to_le_bytes());
         let crc = crc32fast::hash(&body);
         body.extend_from_slice(&crc.to_le_bytes());
@@ -205,6 +213,7 @@ impl FileIndex {
         index.time_ordered_runs = flags & FLAG_TIME_ORDERED_RUNS != 0;
         index.time_ordered = flags & FLAG_TIME_ORDERED != 0;
         index.all_log_attributes_counted = flags & FLAG_ALL_LOG_ATTRIBUTES_COUNTED != 0;
+        index.severity_grouped = flags & FLAG_SEVERITY_GROUPED != 0;
         index.validate()?;
         Ok(index)
     }
@@ -279,6 +288,7 @@ fn parse_body(body: &[u8], with_attrs: bool) -> Result<FileIndex> {
         attrs: Vec::new(),
         time_ordered_runs: false, // from the footer, set by the caller
         time_ordered: false,      // likewise
+        severity_grouped: false,  // likewise
         all_log_attributes_counted: false,
     };
     if !with_attrs {

@@ -169,6 +169,30 @@ pub struct AttrCount {
     pub count: u64,
 }
 
+/// The severity group of a row in the files quarry writes: 1 for `error` and `fatal`, 0 for every other
+/// severity. Files are sorted by (group, `timestamp`, `uuid`) ([`FileIndex::severity_grouped`]): errors are few
+/// and the most filtered for, so a list of errors reads one contiguous tail of a file instead of rows spread
+/// over its newest thousands, and every other list reads the larger run and the small error tail.
+pub fn severity_group(severity: Severity) -> u8 {
+    u8::from(matches!(severity, Severity::Error | Severity::Fatal))
+}
+
+/// Rows of a file in (`timestamp`, `uuid`) order (see [`FileIndex::time_runs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeRun {
+    /// The run's rows.
+    pub rows: std::ops::Range<u32>,
+    /// The [`severity_group`] of every row of the run; `None`: rows of any severity.
+    pub group: Option<u8>,
+}
+
+impl TimeRun {
+    /// Whether rows of `severity` belong to this run (are in it, if the file has any).
+    pub fn holds(&self, severity: Severity) -> bool {
+        self.group.is_none_or(|g| severity_group(severity) == g)
+    }
+}
+
 /// The index of one Parquet file. Row ids are positions in the file (0-based, across row groups).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileIndex {
@@ -197,11 +221,17 @@ pub struct FileIndex {
     /// flags; [`FileIndex::rows_in_minutes`] answers only for such files, since the minute rollup cannot show the
     /// order of rows inside a run.
     pub time_ordered_runs: bool,
-    /// The rows are in (`timestamp`, `uuid`) order, as in every file quarry writes since it sorts files by time:
-    /// the rows of a minute are then one contiguous span, whose place follows from the minute counts (see
-    /// [`FileIndex::minute_span`]), and a file's newest rows are its last. Found by [`FileIndex::build`], kept in
-    /// the sidecar's flags.
+    /// The rows are in (`timestamp`, `uuid`) order, as in the files of builds that sorted by time alone, and in a
+    /// file of one [`severity_group`]: the rows of a minute are then one contiguous span, whose place follows from
+    /// the minute counts (see [`FileIndex::run_minute_span`]), and a file's newest rows are its last. Found by
+    /// [`FileIndex::build`], kept in the sidecar's flags.
     pub time_ordered: bool,
+    /// The rows are in (severity group, `timestamp`, `uuid`) order ([`severity_group`]): every row of the error
+    /// group (`error`, `fatal`) follows every other row, and each group is in time order, as in every file quarry
+    /// writes since it keeps errors apart. A file holding one group only is also [`FileIndex::time_ordered`].
+    /// The groups are then two time runs ([`FileIndex::time_runs`]). Found by [`FileIndex::build`], kept in the
+    /// sidecar's flags.
+    pub severity_grouped: bool,
     /// Every log attribute pair of the file is in the attribute rollup: none was left out for its length
     /// ([`IndexOptions::max_attr_len`]). A row holding a log attribute then shows in the rollup under its
     /// (service, severity), which lets a reader skip the rows of every other (service, severity) for a filter on
@@ -256,6 +286,7 @@ impl FileIndex {
             attrs,
             time_ordered_runs: self.time_ordered_runs,
             time_ordered: self.time_ordered,
+            severity_grouped: self.severity_grouped,
             all_log_attributes_counted: self.all_log_attributes_counted,
         }
     }
@@ -313,35 +344,83 @@ impl FileIndex {
         })
     }
 
-    /// The rows `start..end` whose timestamp falls in one of the minutes `first_minute..=last_minute`, in a file
-    /// whose rows are in time order ([`FileIndex::time_ordered`]); `None` for any other file.
-    ///
-    /// The minutes before `first_minute` hold the rows before the span, so its ends are sums of minute counts.
-    pub fn minute_span(&self, first_minute: i64, last_minute: i64) -> Option<std::ops::Range<u32>> {
-        if !self.time_ordered {
+    /// The file's time runs: spans of rows in (`timestamp`, `uuid`) order that together hold every row, in file
+    /// order; `None` when the file is not known to be laid out so. A [`FileIndex::time_ordered`] file is one run of
+    /// every severity; a [`FileIndex::severity_grouped`] file is one run per [`severity_group`] present, their
+    /// rows found from the severity postings (which must then be contiguous, else `None`).
+    pub fn time_runs(&self) -> Option<Vec<TimeRun>> {
+        let rows = u32::try_from(self.rows).ok()?;
+        if self.time_ordered {
+            return Some(vec![TimeRun {
+                rows: 0..rows,
+                group: None,
+            }]);
+        }
+        if !self.severity_grouped {
             return None;
         }
+        let mut runs = Vec::with_capacity(2);
+        let mut at = 0u32;
+        for group in [0u8, 1] {
+            let postings = self
+                .severities
+                .iter()
+                .filter(|(s, _)| severity_group(*s) == group)
+                .map(|(_, b)| b);
+            let (mut len, mut min, mut max) = (0u64, u32::MAX, 0u32);
+            for b in postings {
+                len += b.len();
+                min = min.min(b.min().unwrap_or(u32::MAX));
+                max = max.max(b.max().unwrap_or(0));
+            }
+            if len == 0 {
+                continue;
+            }
+            // Postings partition the rows (`validate`), so `len` rows between `min` and `max` fill that span.
+            let end = at.checked_add(u32::try_from(len).ok()?)?;
+            if min != at || u64::from(max) + 1 != u64::from(end) {
+                return None;
+            }
+            runs.push(TimeRun {
+                rows: at..end,
+                group: Some(group),
+            });
+            at = end;
+        }
+        (at == rows).then_some(runs)
+    }
+
+    /// The rows of `run` (one of [`FileIndex::time_runs`]) whose timestamp falls in one of the minutes
+    /// `first_minute..=last_minute`. The run is in time order, so the minutes before `first_minute` hold the
+    /// run's rows before the span, and its ends are sums of minute counts.
+    pub fn run_minute_span(
+        &self,
+        run: &TimeRun,
+        first_minute: i64,
+        last_minute: i64,
+    ) -> std::ops::Range<u32> {
         let (mut start, mut end) = (0u64, 0u64);
-        for m in &self.minutes {
+        for m in self.minutes.iter().filter(|m| run.holds(m.severity)) {
             if m.minute < first_minute {
-                start = start.checked_add(m.count)?;
+                start = start.saturating_add(m.count);
             }
             if m.minute <= last_minute {
-                end = end.checked_add(m.count)?;
+                end = end.saturating_add(m.count);
             }
         }
-        // `validate` checked that the counts add up to `rows`, which fits a row id.
-        let end = end.min(self.rows);
-        Some(u32::try_from(start.min(end)).ok()?..u32::try_from(end).ok()?)
+        // Counts beyond the run (only from a sidecar that lies) are cut to it.
+        let len = u64::from(run.rows.end - run.rows.start);
+        let (start, end) = (start.min(len).min(end), end.min(len));
+        run.rows.start + start as u32..run.rows.start + end as u32
     }
 
     /// The rows of the services in `services` and severities in `severities` (`None` = any) whose timestamp
     /// falls in one of the minutes `first_minute..=last_minute`, or `None` when this file's rows are not laid out
     /// as quarry writes them.
     ///
-    /// No per-minute postings are stored: they follow from the sort order of a quarry file. Rows in time order
-    /// ([`FileIndex::time_ordered`], the order quarry writes) make the minutes one span
-    /// ([`FileIndex::minute_span`]), cut by the service and severity postings. Files of older builds are ordered
+    /// No per-minute postings are stored: they follow from the sort order of a quarry file. In time runs
+    /// ([`FileIndex::time_runs`], the order quarry writes) the minutes are one span per run
+    /// ([`FileIndex::run_minute_span`]), cut by the service and severity postings. Files of older builds are ordered
     /// by (service, severity, timestamp): the rows of one (service, severity) are then one contiguous run, in time
     /// order, so the rows of minute `m` in that run start after the counts of the run's earlier minutes. A run
     /// that is not contiguous, whose minute counts do not add up to its length, or whose rows are not in time order
@@ -361,9 +440,11 @@ impl FileIndex {
             len: u64,
             seen: u64,
         }
-        if let Some(span) = self.minute_span(first_minute, last_minute) {
+        if let Some(runs) = self.time_runs() {
             let mut rows = RoaringBitmap::new();
-            rows.insert_range(span);
+            for run in &runs {
+                rows.insert_range(self.run_minute_span(run, first_minute, last_minute));
+            }
             return Some(match self.select(services, severities) {
                 Some(selected) => rows & selected,
                 None => rows,

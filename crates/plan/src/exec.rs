@@ -108,6 +108,19 @@ impl TopK {
         }
     }
 
+    /// When k are held, the timestamp of the worst of them: no row beyond it (older for `latest`, newer for
+    /// `earliest`) can enter.
+    fn worst(&self) -> Option<i64> {
+        if !self.is_full() {
+            return None;
+        }
+        if self.latest {
+            self.newest.peek().map(|Reverse(worst)| worst.timestamp)
+        } else {
+            self.oldest.peek().map(|worst| worst.timestamp)
+        }
+    }
+
     /// The hits in page order.
     fn into_sorted(self) -> Vec<Hit> {
         let mut hits: Vec<Hit> = if self.latest {
@@ -193,42 +206,111 @@ pub(crate) fn page<'s>(
                     row,
                 });
             };
-            let span = edge_span(&mut scanner, f, &pred, latest);
-            if let Some((edge, first)) = span
-                .as_ref()
-                .and_then(|edge| Some((edge, one_pass_window(edge, bitmap_only, k)?)))
-            {
-                let fetched = fetch_from_edge(
-                    &mut scanner,
-                    f,
-                    &pred,
-                    (edge.span.clone(), edge.selected.as_ref()),
-                    (k, first),
-                    latest,
-                )?;
-                for (row, rec) in fetched {
-                    top.push(Hit {
-                        timestamp: rec.timestamp,
-                        uuid: rec.uuid,
-                        file: pos,
-                        row,
-                    });
-                    prefetched.insert((pos, row), rec);
+            match edge_spans(&mut scanner, f, &pred, latest) {
+                // One run holds every candidate (a file in time order, or a list of errors only, or of a value
+                // the sidecar finds with errors only): walk it from its edge.
+                Some(mut edges) if edges.len() == 1 => {
+                    let edge = edges.pop().expect("one edge");
+                    if let Some(first) = one_pass_window(&edge, bitmap_only, k) {
+                        let fetched =
+                            fetch_from_edge(&mut scanner, f, &pred, &edge, (k, first), latest)?;
+                        for (row, rec) in fetched {
+                            top.push(Hit {
+                                timestamp: rec.timestamp,
+                                uuid: rec.uuid,
+                                file: pos,
+                                row,
+                            });
+                            prefetched.insert((pos, row), rec);
+                        }
+                    } else {
+                        scan_from_edge(
+                            &mut scanner,
+                            f,
+                            (&pred, &projection),
+                            edge,
+                            k,
+                            latest,
+                            &mut visit,
+                        )?;
+                    }
                 }
-            } else if let Some(rows) = edge_rows(&mut scanner, f, &pred, k, latest) {
-                scanner.scan_rows(f, &pred, &projection, Some(rows), &mut visit)?;
-            } else if let Some(edge) = span {
-                scan_from_edge(
+                Some(edges) if edges.is_empty() => {}
+                // Several runs, every candidate a match (bar the edge minutes): the run with most candidates
+                // first, read whole from its edge, then each other run only over the minutes its rows can still
+                // enter the page in, choosing by `timestamp` and `uuid` (the winners are fetched at the end).
+                // Errors are then read when they are among the newest rows, not a page of errors per list.
+                Some(mut edges) if bitmap_only => {
+                    edges.sort_by_key(|e| Reverse(e.candidates()));
+                    for (i, mut edge) in edges.into_iter().enumerate() {
+                        if let Some(worst) = top.worst() {
+                            let minute = worst.div_euclid(NANOS_PER_MINUTE);
+                            let index = scanner.postings(f);
+                            let Some(index) = index else { break };
+                            let allowed = if latest {
+                                index.run_minute_span(&edge.run, minute, i64::MAX)
+                            } else {
+                                index.run_minute_span(&edge.run, i64::MIN, minute)
+                            };
+                            let start = edge.span.start.max(allowed.start);
+                            edge.span = start..edge.span.end.min(allowed.end).max(start);
+                            if edge.candidates() == 0 {
+                                continue;
+                            }
+                        }
+                        if i == 0 {
+                            let fetched = fetch_from_edge(
+                                &mut scanner,
+                                f,
+                                &pred,
+                                &edge,
+                                (k, k as u64),
+                                latest,
+                            )?;
+                            for (row, rec) in fetched {
+                                top.push(Hit {
+                                    timestamp: rec.timestamp,
+                                    uuid: rec.uuid,
+                                    file: pos,
+                                    row,
+                                });
+                                prefetched.insert((pos, row), rec);
+                            }
+                        } else {
+                            scan_from_edge(
+                                &mut scanner,
+                                f,
+                                (&pred, &projection),
+                                edge,
+                                k,
+                                latest,
+                                &mut |r: &dyn Row, row| {
+                                    top.push(Hit {
+                                        timestamp: r.timestamp(),
+                                        uuid: r.uuid(),
+                                        file: pos,
+                                        row,
+                                    })
+                                },
+                            )?;
+                        }
+                    }
+                }
+                Some(edges) => scan_minute_windows(
                     &mut scanner,
                     f,
                     (&pred, &projection),
-                    edge,
-                    k,
+                    edges,
+                    (k, bitmap_only),
                     latest,
                     &mut visit,
-                )?;
-            } else {
-                scanner.scan_file(f, &pred, &projection, &mut visit)?;
+                )?,
+                None => match edge_rows(&mut scanner, f, &pred, k, latest) {
+                    Some(rows) => {
+                        scanner.scan_rows(f, &pred, &projection, Some(rows), &mut visit)?
+                    }
+                    None => scanner.scan_file(f, &pred, &projection, &mut visit)?,
+                },
             }
         }
         // Hours are disjoint and visited from the sort edge: once k rows are held, no later hour can beat them.
@@ -366,43 +448,59 @@ fn paging_bounds(pred: &Predicate, latest: bool) -> Option<(i64, i64)> {
 /// Rows of the first window [`scan_from_edge`] reads; each next window is four times larger.
 const EDGE_WINDOW_ROWS: u32 = 4_096;
 
-/// For a file whose rows are in time order ([`quarry_index::FileIndex::time_ordered`]): the rows of the minutes
-/// a page can take rows from ([`paging_bounds`]), and the rows the service and severity filters allow (`None` =
-/// any). `None` when the file is not known to be in time order (or indexes are off): then it is read whole.
-fn edge_span(
+/// For a file laid out in time runs ([`quarry_index::FileIndex::time_runs`]): per run, the rows of the minutes a
+/// page can take rows from ([`paging_bounds`]) when any of them is a candidate, with the rows the service,
+/// severity and attribute filters allow (`None` = any). Empty when no row can match; `None` when the file is not
+/// known to be in time runs (or indexes are off): then it is read whole.
+fn edge_spans(
     scanner: &mut Scanner<'_>,
     file: &DataFile,
     pred: &Predicate,
     latest: bool,
-) -> Option<EdgeSpan> {
+) -> Option<Vec<EdgeSpan>> {
     if !scanner.options.use_index {
         return None;
     }
     let index = scanner.postings(file)?;
-    if !index.time_ordered {
-        return None;
-    }
+    let runs = index.time_runs()?;
     let Some((start, end)) = paging_bounds(pred, latest) else {
-        return Some(EdgeSpan {
-            span: 0..0,
-            selected: None,
-            expected: None,
-        });
+        return Some(Vec::new());
     };
-    let span = index.minute_span(
+    let (first, last) = (
         start.div_euclid(NANOS_PER_MINUTE),
         (end - 1).div_euclid(NANOS_PER_MINUTE),
-    )?;
+    );
+    let severities = pred.severities.as_ref();
+    let runs: Vec<_> = runs
+        .into_iter()
+        .filter(|run| severities.is_none_or(|s| s.iter().any(|&s| run.holds(s))))
+        .map(|run| (index.run_minute_span(&run, first, last), run))
+        .filter(|(span, _)| !span.is_empty())
+        .collect();
+    if runs.is_empty() {
+        return Some(Vec::new());
+    }
     let (selected, expected) = scanner.index_selection_counted(file, pred);
-    Some(EdgeSpan {
-        span,
-        selected,
-        expected,
-    })
+    Some(
+        runs.into_iter()
+            .filter(|(span, _)| {
+                selected
+                    .as_ref()
+                    .is_none_or(|s| s.range_cardinality(span.clone()) > 0)
+            })
+            .map(|(span, run)| EdgeSpan {
+                run,
+                span,
+                selected: selected.clone(),
+                expected,
+            })
+            .collect(),
+    )
 }
 
-/// The rows of a time-ordered file a page can take rows from (see [`edge_span`]).
+/// The rows of one time run a page can take rows from (see [`edge_spans`]).
 struct EdgeSpan {
+    run: quarry_index::TimeRun,
     span: std::ops::Range<u32>,
     /// The rows the sidecar's postings allow (`None` = any).
     selected: Option<quarry_index::RoaringBitmap>,
@@ -410,10 +508,94 @@ struct EdgeSpan {
     expected: Option<u64>,
 }
 
-/// Scans the rows `span` of a time-ordered file (cut by `selected`, when given) from the page's sort edge, in
-/// windows of growing size, until the file has given `k` matches or the span is done. The file is in the order
-/// of a page, (`timestamp`, `uuid`), so rows beyond the last window cannot beat the `k` matches already found:
-/// a list filtered by attribute or text reads the newest few thousand rows of an hour, not the hour.
+impl EdgeSpan {
+    /// Rows of the span the postings allow.
+    fn candidates(&self) -> u64 {
+        match &self.selected {
+            Some(selected) => selected.range_cardinality(self.span.clone()),
+            None => u64::from(self.span.end - self.span.start),
+        }
+    }
+}
+
+/// Scans a file of several time runs ([`edge_spans`]) from the page's sort edge in windows of whole minutes,
+/// until the file has given `k` matches or the runs are done. A window holds every candidate row of its minutes
+/// in every run, so rows beyond it are older (for `latest`) than every row in it, and `k` matches found so far
+/// cannot be beaten by the rest. The first window holds `k` candidates by the minute rollup when only time,
+/// service and severity constrain rows (`bitmap_only`: they all match), else a few pages' worth; the next grows
+/// with what the matches so far say is needed, at most fourfold.
+fn scan_minute_windows(
+    scanner: &mut Scanner<'_>,
+    file: &DataFile,
+    (pred, projection): (&Predicate, &BTreeSet<&'static str>),
+    edges: Vec<EdgeSpan>,
+    (k, bitmap_only): (usize, bool),
+    latest: bool,
+    visit: &mut dyn FnMut(&dyn Row, u32),
+) -> Result<()> {
+    let (Some(index), Some((start, end))) = (scanner.postings(file), paging_bounds(pred, latest))
+    else {
+        return Ok(());
+    };
+    let (first, last) = (
+        start.div_euclid(NANOS_PER_MINUTE),
+        (end - 1).div_euclid(NANOS_PER_MINUTE),
+    );
+    let mut per_minute: BTreeMap<i64, u64> = BTreeMap::new();
+    for (_, m) in index.minutes_of(pred.services.as_ref(), pred.severities.as_ref()) {
+        if (first..=last).contains(&m.minute) {
+            *per_minute.entry(m.minute).or_default() += m.count;
+        }
+    }
+    let mut minutes: Vec<(i64, u64)> = per_minute.into_iter().collect();
+    if latest {
+        minutes.reverse();
+    }
+    let selected = edges.first().and_then(|e| e.selected.clone());
+    let mut size = if bitmap_only {
+        (k as u64).saturating_mul(5) / 4
+    } else {
+        u64::from(EDGE_WINDOW_ROWS)
+    };
+    let (mut found, mut scanned, mut at) = (0usize, 0u64, 0usize);
+    while at < minutes.len() && found < k {
+        // The window: minutes from the edge until they hold `size` candidates by the rollup.
+        let (from, mut held) = (at, 0u64);
+        while at < minutes.len() && (held < size || at == from) {
+            held += minutes[at].1;
+            at += 1;
+        }
+        let (a, b) = (minutes[from].0, minutes[at - 1].0);
+        let (lo, hi) = (a.min(b), a.max(b));
+        let mut rows = quarry_index::RoaringBitmap::new();
+        for edge in &edges {
+            rows.insert_range(index.run_minute_span(&edge.run, lo, hi));
+        }
+        if let Some(selected) = &selected {
+            rows &= selected;
+        }
+        scanned += rows.len();
+        scanner.scan_rows(file, pred, projection, Some(rows), &mut |r, row| {
+            found += 1;
+            visit(r, row);
+        })?;
+        let wanted = match found {
+            0 => u64::MAX,
+            f => (k.saturating_sub(f) as u64).saturating_mul(scanned) / f as u64 * 5 / 4,
+        };
+        size = wanted.clamp(
+            u64::from(EDGE_WINDOW_ROWS).min(size),
+            size.saturating_mul(4),
+        );
+    }
+    Ok(())
+}
+
+/// Scans the rows `span` of one time run (cut by `selected`, when given) from the page's sort edge, in windows of
+/// growing size, until the run has given `k` matches or the span is done. The run is in the order of a page,
+/// (`timestamp`, `uuid`), and holds every candidate of the file, so rows beyond the last window cannot beat the
+/// `k` matches already found: a list filtered by attribute or text reads the newest few thousand rows of an hour,
+/// not the hour.
 fn scan_from_edge(
     scanner: &mut Scanner<'_>,
     file: &DataFile,
@@ -427,6 +609,7 @@ fn scan_from_edge(
         span,
         selected,
         expected,
+        ..
     } = edge;
     let mut found = 0usize;
     let mut scanned = 0u64;
@@ -505,19 +688,19 @@ fn fetch_from_edge(
     scanner: &mut Scanner<'_>,
     file: &DataFile,
     pred: &Predicate,
-    (span, selected): (std::ops::Range<u32>, Option<&quarry_index::RoaringBitmap>),
+    edge: &EdgeSpan,
     (k, first): (usize, u64),
     latest: bool,
 ) -> Result<Vec<(u32, LogRecord)>> {
     scanner.used.insert("index");
     let mut candidates = quarry_index::RoaringBitmap::new();
-    candidates.insert_range(span);
-    if let Some(selected) = selected {
+    candidates.insert_range(edge.span.clone());
+    if let Some(selected) = &edge.selected {
         candidates &= selected;
     }
     let total = candidates.len();
     let mut out = Vec::new();
-    let mut taken = edge_skip(scanner, file, pred, &candidates, latest)?;
+    let mut taken = edge_skip(scanner, file, pred, (&edge.run, &candidates), latest)?;
     let mut size = first.max(1);
     let mut scratch = Vec::new();
     while taken < total && out.len() < k {
@@ -562,7 +745,7 @@ fn edge_skip(
     scanner: &mut Scanner<'_>,
     file: &DataFile,
     pred: &Predicate,
-    candidates: &quarry_index::RoaringBitmap,
+    (run, candidates): (&quarry_index::TimeRun, &quarry_index::RoaringBitmap),
     latest: bool,
 ) -> Result<u64> {
     let Some((start, end)) = paging_bounds(pred, latest) else {
@@ -584,7 +767,7 @@ fn edge_skip(
     let minute = if latest { end - 1 } else { start }.div_euclid(NANOS_PER_MINUTE);
     let Some(span) = scanner
         .postings(file)
-        .and_then(|index| index.minute_span(minute, minute))
+        .map(|index| index.run_minute_span(run, minute, minute))
     else {
         return Ok(0);
     };

@@ -6,9 +6,10 @@
 //! 2. **Bitmaps**: when the predicate names services or severities, the file's sidecar postings give the exact
 //!    set of candidate rows, handed to the Parquet reader as a `RowSelection` (with the page index loaded, so
 //!    pages without a selected row are skipped).
-//! 3. **Minutes**: files are in time order, so the minutes a request can take rows from are one span of rows
-//!    ([`quarry_index::FileIndex::minute_span`]); lists read such spans from their sort edge and stop early (see
-//!    `exec::scan_from_edge`).
+//! 3. **Minutes**: files are time runs (errors after every other row, each group in time order), so the minutes a
+//!    request can take rows from are one span of rows per run ([`quarry_index::FileIndex::run_minute_span`]);
+//!    lists read such spans from their sort edge and stop early (see `exec::scan_from_edge` and
+//!    `exec::scan_minute_windows`).
 //! 4. **Projection**: only the columns the predicate and the endpoint need are decoded.
 //!
 //! Every candidate row is still tested by the full [`Predicate`]: the bitmaps narrow the candidates, they do not
@@ -48,6 +49,8 @@ pub(crate) struct Scanner<'s> {
     pub(crate) stats: QuarryStats,
     /// Which paths answered part of the request: `rollup`, `index`, `scan` (for `quarry_stats.path`).
     pub(crate) used: BTreeSet<&'static str>,
+    /// Files this scanner read rows of: `files_read` counts a file once however many reads it takes.
+    files_seen: BTreeSet<std::path::PathBuf>,
 }
 
 impl<'s> Scanner<'s> {
@@ -58,6 +61,7 @@ impl<'s> Scanner<'s> {
             options,
             stats: QuarryStats::default(),
             used: BTreeSet::new(),
+            files_seen: BTreeSet::new(),
         }
     }
 
@@ -383,7 +387,9 @@ impl<'s> Scanner<'s> {
             }
             start = end;
         }
-        self.stats.files_read += 1;
+        if self.files_seen.insert(file.path.clone()) {
+            self.stats.files_read += 1;
+        }
         self.used.insert("scan");
         let mut builder = builder.with_projection(mask).with_batch_size(8192);
         if let Some(r) = rows {

@@ -1,9 +1,16 @@
 //! Writing and reading quarry's Parquet files.
 //!
-//! A file holds the rows of one [`Partition`] sorted by (`timestamp`, `uuid`), zstd-compressed (level 1), in data
-//! pages of at most 2,048 rows with page-level statistics and the page index, and row groups of at most
+//! A file holds the rows of one [`Partition`] sorted by (severity group, `timestamp`, `uuid`): every row of
+//! severity `error` or `fatal` after every other row ([`quarry_index::severity_group`]), zstd-compressed (level 1),
+//! in data pages of at most 2,048 rows with page-level statistics and the page index, and row groups of at most
 //! [`StorageOptions::row_group_rows`](crate::StorageOptions::row_group_rows) rows whose sizes the sidecar records.
-//! The sort order is declared in the file's `sorting_columns` metadata.
+//! A row group holds one severity group, so each row group is in (`timestamp`, `uuid`) order, as the file's
+//! `sorting_columns` metadata declares (it describes each row group).
+//!
+//! Why errors apart (session 7): a list of errors, or of an attribute value that comes with errors (a 5xx
+//! status), otherwise takes rows spread over the newest thousands of an hour, and every page of every column over
+//! that spread is decompressed; apart, they are one contiguous tail. Other lists read the larger run and, when an
+//! error is among the newest rows, the last page of the error run (BENCHMARKS.md, "Lists: errors apart").
 //!
 //! Time order is the order of a list (spec §3.1), so a file's newest rows are its last pages and a minute is one
 //! span of rows. Until session 6 files were sorted by (`service_name`, `severity_text`, `timestamp`, `uuid`); on
@@ -29,9 +36,16 @@ use quarry_index::{FileIndex, IndexOptions};
 use crate::layout::{Partition, sidecar_path};
 use crate::{Error, Result, io_err, sync_dir};
 
-/// The sort order of rows inside a file: (`timestamp`, `uuid`), the order of `logs/query` (spec §3.1).
+/// The sort order of rows inside a file: (severity group, `timestamp`, `uuid`) — errors after every other row
+/// ([`quarry_index::severity_group`]), each group in the order of `logs/query` (spec §3.1).
 pub(crate) fn sort_records(records: &mut Vec<&LogRecord>) {
-    records.sort_unstable_by_key(|r| (r.timestamp, r.uuid));
+    records.sort_unstable_by_key(|r| {
+        (
+            quarry_index::severity_group(r.severity_text),
+            r.timestamp,
+            r.uuid,
+        )
+    });
 }
 
 /// What a write produced, for the catalog.
@@ -165,7 +179,7 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Writes `records` (already sorted with [`sort_records`]) as file `name` of `partition`, plus its sidecar,
+/// Writes `records` (already sorted with [`sort_records`], or at least with errors last) as file `name` of `partition`, plus its sidecar,
 /// durably: each is written to a temporary name, synced, renamed, and the directory synced.
 pub(crate) fn write_file(
     root: &Path,
@@ -192,7 +206,14 @@ pub(crate) fn write_file(
         ArrowWriter::try_new(sink, log_schema(), Some(writer_properties(row_group_rows)))
             .map_err(|e| Error::parquet(&tmp, e))?;
     let mut row_groups = Vec::new();
-    for chunk in records.chunks(row_group_rows.max(1)) {
+    // A row group never holds two severity groups, so each is in (`timestamp`, `uuid`) order, as the file's
+    // `sorting_columns` say (they describe every row group), and the error rows start a fresh page.
+    let errors_at = records.partition_point(|r| quarry_index::severity_group(r.severity_text) == 0);
+    let (others, errors) = records.split_at(errors_at);
+    let chunks = others
+        .chunks(row_group_rows.max(1))
+        .chain(errors.chunks(row_group_rows.max(1)));
+    for chunk in chunks {
         let batch = records_to_batch(chunk).map_err(|e| Error::Arrow {
             context: tmp.clone(),
             source: e,

@@ -191,7 +191,7 @@ proptest! {
     #[test]
     fn rows_in_minutes_equal_the_naive_selection(
         mut records in records_strategy(300),
-        order in 0u8..3,
+        order in 0u8..4,
         first in -70i64..130,
         len in 0i64..40,
         services in prop::option::of(prop::collection::btree_set(0usize..6, 0..3)),
@@ -202,7 +202,8 @@ proptest! {
             1 => records.sort_by(|a, b| {
                 (&a.service_name, a.severity_text.as_str(), a.timestamp).cmp(&(&b.service_name, b.severity_text.as_str(), b.timestamp))
             }),
-            _ => records.sort_by_key(|r| (r.timestamp, r.uuid)),
+            2 => records.sort_by_key(|r| (r.timestamp, r.uuid)),
+            _ => records.sort_by_key(|r| (quarry_index::severity_group(r.severity_text), r.timestamp, r.uuid)),
         }
         let sorted = order != 0;
         let services: Option<BTreeSet<String>> =
@@ -213,17 +214,36 @@ proptest! {
         let first = 29_891_520 + first;
         let index = FileIndex::build(&records, &[records.len() as u32], &IndexOptions::default());
         let in_time_order = records.windows(2).all(|w| (w[0].timestamp, w[0].uuid) <= (w[1].timestamp, w[1].uuid));
+        let grouped = records.windows(2).all(|w| {
+            let key = |r: &quarry_core::LogRecord| (quarry_index::severity_group(r.severity_text), r.timestamp, r.uuid);
+            key(&w[0]) <= key(&w[1])
+        });
         prop_assert_eq!(index.time_ordered, in_time_order);
+        prop_assert_eq!(index.severity_grouped, grouped);
         prop_assert!(order != 2 || in_time_order);
-        // The flag travels in the sidecar's footer.
+        prop_assert!(order != 3 || grouped);
+        // The flags travel in the sidecar's footer.
         let index = FileIndex::from_bytes(&index.to_bytes()).unwrap();
         prop_assert_eq!(index.time_ordered, in_time_order);
-        match index.minute_span(first, first + len) {
-            Some(span) => {
+        prop_assert_eq!(index.severity_grouped, grouped);
+        match index.time_runs() {
+            Some(runs) => {
+                // The runs tile the file in order, each in time order and of one group (or all rows).
+                let mut at = 0u32;
+                let mut all = Vec::new();
+                for run in &runs {
+                    prop_assert_eq!(run.rows.start, at);
+                    at = run.rows.end;
+                    let rows = &records[run.rows.start as usize..run.rows.end as usize];
+                    prop_assert!(rows.windows(2).all(|w| (w[0].timestamp, w[0].uuid) <= (w[1].timestamp, w[1].uuid)));
+                    prop_assert!(rows.iter().all(|r| run.holds(r.severity_text)));
+                    all.extend(index.run_minute_span(run, first, first + len));
+                }
+                prop_assert_eq!(at as usize, records.len());
                 let want: Vec<u32> = naive_rows_in_minutes(&records, None, None, first, first + len).into_iter().collect();
-                prop_assert_eq!(span.collect::<Vec<u32>>(), want);
+                prop_assert_eq!(all, want);
             }
-            None => prop_assert!(!in_time_order),
+            None => prop_assert!(!in_time_order && !grouped),
         }
         let got = index.rows_in_minutes(services.as_ref(), severities.as_ref(), first, first + len);
         let want = naive_rows_in_minutes(&records, services.as_ref(), severities.as_ref(), first, first + len);
@@ -274,12 +294,61 @@ fn time_order_includes_the_uuid() {
     let ordered = [record(minute, 1), record(minute, 2), record(minute + 3, 0)];
     let index = FileIndex::build(&ordered, &[3], &IndexOptions::default());
     assert!(index.time_ordered);
-    assert_eq!(index.minute_span(minute + 1, minute + 5), Some(2..3));
-    assert_eq!(index.minute_span(minute, minute), Some(0..2));
-    assert_eq!(index.minute_span(minute + 4, minute + 9), Some(3..3));
-    assert_eq!(index.minute_span(minute - 9, minute - 1), Some(0..0));
+    let runs = index.time_runs().expect("time-ordered");
+    let [run] = runs.as_slice() else {
+        panic!("one run expected: {runs:?}")
+    };
+    assert_eq!(index.run_minute_span(run, minute + 1, minute + 5), 2..3);
+    assert_eq!(index.run_minute_span(run, minute, minute), 0..2);
+    assert_eq!(index.run_minute_span(run, minute + 4, minute + 9), 3..3);
+    assert_eq!(index.run_minute_span(run, minute - 9, minute - 1), 0..0);
     let swapped = [record(minute, 2), record(minute, 1), record(minute + 3, 0)];
     let index = FileIndex::build(&swapped, &[3], &IndexOptions::default());
-    assert!(!index.time_ordered);
-    assert_eq!(index.minute_span(minute, minute), None);
+    assert!(!index.time_ordered && !index.severity_grouped);
+    assert_eq!(index.time_runs(), None);
+}
+
+/// Errors after every other row, each group in time order: two runs, whose minute spans are found from the
+/// counts of their own severities only.
+#[test]
+fn severity_groups_are_two_time_runs() {
+    use quarry_core::Severity;
+    let record = |minute: i64, severity: Severity| quarry_core::LogRecord {
+        severity_text: severity,
+        ..plain_record("svc", minute * 60_000_000_000)
+    };
+    let m = 29_891_520;
+    let rows = [
+        record(m, Severity::Info),
+        record(m + 1, Severity::Debug),
+        record(m + 2, Severity::Info),
+        record(m, Severity::Fatal),
+        record(m + 2, Severity::Error),
+        record(m + 2, Severity::Error),
+    ];
+    let index =
+        FileIndex::from_bytes(&FileIndex::build(&rows, &[6], &IndexOptions::default()).to_bytes())
+            .expect("valid");
+    assert!(index.severity_grouped && !index.time_ordered);
+    let runs = index.time_runs().expect("grouped");
+    assert_eq!(
+        runs.iter()
+            .map(|r| (r.rows.clone(), r.group))
+            .collect::<Vec<_>>(),
+        [(0..3, Some(0)), (3..6, Some(1))]
+    );
+    assert_eq!(index.run_minute_span(&runs[0], m + 1, m + 2), 1..3);
+    assert_eq!(index.run_minute_span(&runs[1], m + 1, m + 2), 4..6);
+    assert_eq!(index.run_minute_span(&runs[1], m, m), 3..4);
+    let errors: BTreeSet<Severity> = [Severity::Error].into();
+    let got = index
+        .rows_in_minutes(None, Some(&errors), m, m + 5)
+        .expect("grouped");
+    assert_eq!(got.iter().collect::<Vec<u32>>(), [4, 5]);
+    // An error before an info row breaks the grouping.
+    let mut mixed = rows.clone();
+    mixed.swap(2, 3);
+    let index = FileIndex::build(&mixed, &[6], &IndexOptions::default());
+    assert!(!index.severity_grouped);
+    assert_eq!(index.time_runs(), None);
 }

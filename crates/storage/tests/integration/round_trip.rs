@@ -30,7 +30,8 @@ fn loghub_sample_round_trips_through_parquet_and_memtable() {
     );
     assert_same_rows(snap.read_team(TEAM).unwrap(), &records);
 
-    // Each file holds one hour of one team, sorted by (timestamp, uuid), and its sidecar agrees with it.
+    // Each file holds one hour of one team, sorted by (severity group, timestamp, uuid), and its sidecar agrees
+    // with it.
     for f in snap.files() {
         let rows = read_file(&f.path).unwrap();
         assert_eq!(rows.len() as u64, f.meta.rows);
@@ -38,7 +39,13 @@ fn loghub_sample_round_trips_through_parquet_and_memtable() {
             rows.iter()
                 .all(|r| quarry_storage::Partition::of(TEAM, r.timestamp) == f.meta.partition)
         );
-        let key = |r: &quarry_core::LogRecord| (r.timestamp, r.uuid);
+        let key = |r: &quarry_core::LogRecord| {
+            (
+                quarry_index::severity_group(r.severity_text),
+                r.timestamp,
+                r.uuid,
+            )
+        };
         assert!(
             rows.windows(2).all(|w| key(&w[0]) <= key(&w[1])),
             "file {} is not sorted",
@@ -46,7 +53,7 @@ fn loghub_sample_round_trips_through_parquet_and_memtable() {
         );
         let index = f.read_index().unwrap();
         assert!(
-            index.time_ordered,
+            index.severity_grouped && index.time_runs().is_some(),
             "the sidecar of {} knows its order",
             f.path.display()
         );
