@@ -14,7 +14,8 @@ Steps:
    read_json(…)`. DuckDB-over-Parquet reads quarry's files as they are. Bytes on disk are each directory's size.
 3. The log-UI mix runs on every engine in a process of its own, `--warmup` untimed and `--runs` timed runs per
    request, medians reported: quarry through its facade (`peer_runner`, in process, no HTTP), the peers through
-   their Python APIs with the answer fetched into Python (the part of the answer every engine must produce).
+   their Python APIs with the answer fetched into Python (the part of the answer every engine must produce). A
+   list fetches whole rows (every column), as quarry's answer holds them.
 4. Every engine's answer to every request is normalised and compared with quarry's; any difference fails the run:
    a fast wrong answer is not a result.
 5. A markdown table: per request the median of each engine and the ratio peer/quarry (> 1: quarry is faster),

@@ -662,7 +662,7 @@ fn scan_from_edge(
     Ok(())
 }
 
-/// When most candidates of a time-ordered file match, the first window of candidates [`fetch_from_edge`] reads
+/// When most candidates of a time run match, the first window of candidates [`fetch_from_edge`] reads
 /// whole; `None` when the candidates should rather be scanned for the predicate's columns first
 /// ([`scan_from_edge`]). Candidates mostly match when only time, service and severity constrain rows
 /// (`bitmap_only`: all do, bar the partial minutes at the edges), or when the sidecar's count of rows an attribute
@@ -679,9 +679,9 @@ fn one_pass_window(edge: &EdgeSpan, bitmap_only: bool, k: usize) -> Option<u64> 
         .then(|| (k as u64).saturating_mul(selected.len()) / expected * 5 / 4)
 }
 
-/// For a list in a time-ordered file whose candidates mostly match ([`one_pass_window`]): the whole records of
+/// For a list in a time run whose candidates mostly match ([`one_pass_window`]): the whole records of
 /// the `k` candidates nearest the sort edge among `selected` rows of `span` that match `pred`, reading `first`
-/// candidates, then four times more each time too few matched. The candidates are the file's last (or first)
+/// candidates, then four times more each time too few matched. The candidates are the run's last (or first)
 /// rows, so they are read once with every column instead of being chosen from a scan of the predicate's columns
 /// and then fetched.
 fn fetch_from_edge(
@@ -735,9 +735,9 @@ fn fetch_from_edge(
     Ok(out)
 }
 
-/// How many of `candidates` (rows of a time-ordered file) at the sort edge lie beyond the page's edge bound: after
+/// How many of `candidates` (rows of one time run) at the sort edge lie beyond the page's edge bound: after
 /// the range's end or at or after the cursor for `latest`, before the range's start or at or before the cursor
-/// for `earliest`. Those rows are all in the edge minute (the span ends there) and, the file being in (`timestamp`,
+/// for `earliest`. Those rows are all in the edge minute (the span ends there) and, the run being in (`timestamp`,
 /// `uuid`) order, they are the minute's edge-most candidates, so they are counted from that minute's `timestamp`
 /// and `uuid` alone and skipped without reading their other columns. A deep page of one busy minute then reads
 /// its own rows, not every newer row of the minute again.
