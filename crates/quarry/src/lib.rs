@@ -320,14 +320,39 @@ impl Inner {
                 break;
             }
             drop(stop);
-            if self.storage.needs_flush(self.clock.now_nanos()) {
-                let result = self.storage.flush();
-                *self.flush_error.lock().unwrap_or_else(|e| e.into_inner()) =
-                    result.err().map(|e| e.to_string());
+            // A panic (a bug) must not end the thread: flushes would stop without a word, and the memtable grow
+            // until ingest refuses rows. It is reported like a failed flush, and the next tick tries again
+            // (a flush is atomic: what it did not commit is redone; the WAL still holds every row).
+            let tick = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if self.storage.needs_flush(self.clock.now_nanos()) {
+                    Some(self.storage.flush().err().map(|e| e.to_string()))
+                } else {
+                    None
+                }
+            }));
+            let error = match tick {
+                Ok(None) => None,
+                Ok(Some(error)) => Some(error),
+                Err(panic) => Some(Some(format!(
+                    "the background flush panicked: {}",
+                    panic_message(panic.as_ref())
+                ))),
+            };
+            if let Some(error) = error {
+                *self.flush_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
             }
             stop = self.stop.lock().unwrap_or_else(|e| e.into_inner());
         }
     }
+}
+
+/// The message of a panic payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Stops and joins the flush thread when the last engine handle is dropped.

@@ -123,6 +123,58 @@ fn background_flush_by_age_follows_the_engine_clock() {
     });
 }
 
+/// A clock that panics once in the flush thread when armed: a stand-in for a bug on the background flush path.
+#[derive(Debug)]
+struct PanickingClock {
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl quarry::Clock for PanickingClock {
+    fn now_nanos(&self) -> i64 {
+        let in_flush_thread = std::thread::current().name() == Some("quarry-flush");
+        if in_flush_thread && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("injected clock failure");
+        }
+        NOW
+    }
+}
+
+/// A panic on the background flush path is reported as the flush's error and does not end the flush thread: the
+/// next tick flushes, and the error clears.
+#[test]
+fn a_panic_in_the_background_flush_is_reported_and_flushing_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(PanickingClock {
+        armed: std::sync::atomic::AtomicBool::new(true),
+    });
+    let engine = Engine::builder(dir.path())
+        .with_clock(Arc::clone(&clock) as Arc<dyn quarry::Clock>)
+        .with_flush_rows(10)
+        .open()
+        .unwrap();
+    wait_for("the injected panic", || {
+        !clock.armed.load(std::sync::atomic::Ordering::SeqCst)
+    });
+    wait_for("the panic to be reported", || {
+        engine.stats().unwrap().storage.last_error.is_some()
+    });
+    let error = engine.stats().unwrap().storage.last_error.unwrap();
+    assert!(
+        error.contains("background flush panicked") && error.contains("injected clock failure"),
+        "{error}"
+    );
+    let lines: Vec<String> = (0..20)
+        .map(|i| line("2026-11-01T10:00:00Z", "api", &format!("m{i}")))
+        .collect();
+    engine
+        .ingest_bytes(TEAM, Format::JsonLines, lines.join("\n").as_bytes())
+        .unwrap();
+    wait_for("a flush after the panic", || {
+        engine.stats().unwrap().storage.file_rows == 20
+    });
+    assert_eq!(engine.stats().unwrap().storage.last_error, None);
+}
+
 #[test]
 fn async_ingest_resolves_once_durable() {
     let dir = tempfile::tempdir().unwrap();
