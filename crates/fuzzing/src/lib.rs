@@ -241,7 +241,8 @@ fn real_sidecar() -> &'static [u8] {
 /// The index sidecar reader. The first byte picks the shape: 0, the rest as a whole sidecar; 1, the rest as a
 /// body behind a correct footer; 2 and up, a real sidecar's body XORed with the rest, footer fixed (near-valid
 /// indexes that pass the checksum). An index that reads back (so passed `validate`) must then answer
-/// `select`, `minutes_of`, `rows_in_minutes`, `row_group_starts` and `attr_totals` without panicking.
+/// `select`, `minutes_of`, `rows_in_minutes`, `row_group_starts`, `attr_totals`, `time_runs` and
+/// `run_minute_span` (under either time layout flag) without panicking.
 pub fn sidecar(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -286,6 +287,17 @@ pub fn sidecar(data: &[u8]) {
         }
         let _ = index.row_group_starts();
         let _ = index.attr_totals();
+        // Whatever the footer's flags say, the time-run readers of every layout must not panic on this index.
+        for (time_ordered, severity_grouped) in [(true, false), (false, true)] {
+            let mut index = index.clone();
+            index.time_ordered = time_ordered;
+            index.severity_grouped = severity_grouped;
+            for run in index.time_runs().unwrap_or_default() {
+                let _ = index.run_minute_span(&run, i64::MIN, i64::MAX);
+                let _ = index.run_minute_span(&run, 29_891_530, 29_891_529);
+            }
+            let _ = index.rows_in_minutes(None, Some(&severities), 0, 29_893_000);
+        }
     }
 }
 
