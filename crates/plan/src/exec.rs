@@ -214,15 +214,7 @@ pub(crate) fn page<'s>(
                     if let Some(first) = one_pass_window(&edge, bitmap_only, k) {
                         let fetched =
                             fetch_from_edge(&mut scanner, f, &pred, &edge, (k, first), latest)?;
-                        for (row, rec) in fetched {
-                            top.push(Hit {
-                                timestamp: rec.timestamp,
-                                uuid: rec.uuid,
-                                file: pos,
-                                row,
-                            });
-                            prefetched.insert((pos, row), rec);
-                        }
+                        hold_fetched(&mut top, &mut prefetched, pos, fetched);
                     } else {
                         scan_from_edge(
                             &mut scanner,
@@ -267,15 +259,7 @@ pub(crate) fn page<'s>(
                                 (k, k as u64),
                                 latest,
                             )?;
-                            for (row, rec) in fetched {
-                                top.push(Hit {
-                                    timestamp: rec.timestamp,
-                                    uuid: rec.uuid,
-                                    file: pos,
-                                    row,
-                                });
-                                prefetched.insert((pos, row), rec);
-                            }
+                            hold_fetched(&mut top, &mut prefetched, pos, fetched);
                         } else {
                             scan_from_edge(
                                 &mut scanner,
@@ -365,6 +349,25 @@ pub(crate) fn page<'s>(
         next_cursor,
         scanner,
     })
+}
+
+/// Offers records read whole (row `row` of the file at snapshot position `pos`) to the page, and keeps them so
+/// the page's final fetch does not read them again.
+fn hold_fetched(
+    top: &mut TopK,
+    prefetched: &mut HashMap<(usize, u32), LogRecord>,
+    pos: usize,
+    fetched: Vec<(u32, LogRecord)>,
+) {
+    for (row, rec) in fetched {
+        top.push(Hit {
+            timestamp: rec.timestamp,
+            uuid: rec.uuid,
+            file: pos,
+            row,
+        });
+        prefetched.insert((pos, row), rec);
+    }
 }
 
 /// The rows of `file` that can hold its `k` first matches from the sort edge (the newest for `latest`), when

@@ -21,6 +21,16 @@ fn line(ts: &str, service: &str, body: &str) -> String {
     )
 }
 
+/// Ingests `n` rows of service `api` at one instant, bodies `m0`, `m1`, ….
+fn ingest_numbered(engine: &Engine, n: usize) {
+    let lines: Vec<String> = (0..n)
+        .map(|i| line("2026-11-01T10:00:00Z", "api", &format!("m{i}")))
+        .collect();
+    engine
+        .ingest_bytes(TEAM, Format::JsonLines, lines.join("\n").as_bytes())
+        .unwrap();
+}
+
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !cond() {
@@ -83,12 +93,7 @@ fn background_flush_by_rows() {
         .with_flush_rows(100)
         .open()
         .unwrap();
-    let lines: Vec<String> = (0..150)
-        .map(|i| line("2026-11-01T10:00:00Z", "api", &format!("m{i}")))
-        .collect();
-    engine
-        .ingest_bytes(TEAM, Format::JsonLines, lines.join("\n").as_bytes())
-        .unwrap();
+    ingest_numbered(&engine, 150);
     wait_for("a background flush", || {
         engine.stats().unwrap().storage.file_rows == 150
     });
@@ -163,12 +168,7 @@ fn a_panic_in_the_background_flush_is_reported_and_flushing_goes_on() {
         error.contains("background flush panicked") && error.contains("injected clock failure"),
         "{error}"
     );
-    let lines: Vec<String> = (0..20)
-        .map(|i| line("2026-11-01T10:00:00Z", "api", &format!("m{i}")))
-        .collect();
-    engine
-        .ingest_bytes(TEAM, Format::JsonLines, lines.join("\n").as_bytes())
-        .unwrap();
+    ingest_numbered(&engine, 20);
     wait_for("a flush after the panic", || {
         engine.stats().unwrap().storage.file_rows == 20
     });
