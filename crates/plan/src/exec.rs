@@ -207,38 +207,21 @@ pub(crate) fn page<'s>(
                 });
             };
             match edge_spans(&mut scanner, f, &pred, latest) {
-                // One run holds every candidate (a file in time order, or a list of errors only, or of a value
-                // the sidecar finds with errors only): walk it from its edge.
-                Some(mut edges) if edges.len() == 1 => {
-                    let edge = edges.pop().expect("one edge");
-                    if let Some(first) = one_pass_window(&edge, bitmap_only, k) {
-                        let fetched =
-                            fetch_from_edge(&mut scanner, f, &pred, &edge, (k, first), latest)?;
-                        hold_fetched(&mut top, &mut prefetched, pos, fetched);
-                    } else {
-                        scan_from_edge(
-                            &mut scanner,
-                            f,
-                            (&pred, &projection),
-                            edge,
-                            k,
-                            latest,
-                            &mut visit,
-                        )?;
-                    }
-                }
                 Some(edges) if edges.is_empty() => {}
-                // Several runs, every candidate a match (bar the edge minutes): the run with most candidates
-                // first, read whole from its edge, then each other run only over the minutes its rows can still
-                // enter the page in, choosing by `timestamp` and `uuid` (the winners are fetched at the end).
-                // Errors are then read when they are among the newest rows, not a page of errors per list.
-                Some(mut edges) if bitmap_only => {
+                // One run holds every candidate (a file in time order, or a list of errors only, or of a value
+                // the sidecar finds with errors only), or several runs whose candidates all match (bar the edge
+                // minutes): the run with most candidates first, walked from its edge (read whole in one pass
+                // when its candidates mostly match), then each other run only over the minutes its rows can
+                // still enter the page in, choosing by `timestamp` and `uuid` (the winners are fetched at the
+                // end). Errors are then read when they are among the newest rows, not a page of them per list.
+                Some(mut edges) if edges.len() == 1 || bitmap_only => {
                     edges.sort_by_key(|e| Reverse(e.candidates()));
                     for (i, mut edge) in edges.into_iter().enumerate() {
                         if let Some(worst) = top.worst() {
                             let minute = worst.div_euclid(NANOS_PER_MINUTE);
-                            let index = scanner.postings(f);
-                            let Some(index) = index else { break };
+                            let Some(index) = scanner.postings(f) else {
+                                break;
+                            };
                             let allowed = if latest {
                                 index.run_minute_span(&edge.run, minute, i64::MAX)
                             } else {
@@ -250,15 +233,14 @@ pub(crate) fn page<'s>(
                                 continue;
                             }
                         }
-                        if i == 0 {
-                            let fetched = fetch_from_edge(
-                                &mut scanner,
-                                f,
-                                &pred,
-                                &edge,
-                                (k, k as u64),
-                                latest,
-                            )?;
+                        let one_pass = if i == 0 {
+                            one_pass_window(&edge, bitmap_only, k)
+                        } else {
+                            None
+                        };
+                        if let Some(first) = one_pass {
+                            let fetched =
+                                fetch_from_edge(&mut scanner, f, &pred, &edge, (k, first), latest)?;
                             hold_fetched(&mut top, &mut prefetched, pos, fetched);
                         } else {
                             scan_from_edge(
@@ -582,11 +564,7 @@ fn scan_minute_windows(
             found += 1;
             visit(r, row);
         })?;
-        let wanted = match found {
-            0 => u64::MAX,
-            f => (k.saturating_sub(f) as u64).saturating_mul(scanned) / f as u64 * 5 / 4,
-        };
-        size = wanted.clamp(
+        size = rows_still_needed(k, found, scanned).clamp(
             u64::from(EDGE_WINDOW_ROWS).min(size),
             size.saturating_mul(4),
         );
@@ -652,17 +630,22 @@ fn scan_from_edge(
             found += 1;
             visit(r, row);
         })?;
-        // The next window: what the matches so far say the rest of the page needs, with a quarter to spare, but
-        // at most four times the last window (and four times it when nothing matched yet).
-        let wanted = match found {
-            0 => u64::MAX,
-            f => (k.saturating_sub(f) as u64).saturating_mul(scanned) / f as u64 * 5 / 4,
-        };
-        size = u32::try_from(wanted)
+        // The next window: what the matches so far say the rest of the page needs, but at most four times the
+        // last window (and four times it when nothing matched yet).
+        size = u32::try_from(rows_still_needed(k, found, scanned))
             .unwrap_or(u32::MAX)
             .clamp(EDGE_WINDOW_ROWS, size.saturating_mul(4));
     }
     Ok(())
+}
+
+/// Rows to scan for the `k - found` matches a page still needs, at the rate of `found` matches in `scanned` rows,
+/// with a quarter to spare; `u64::MAX` when nothing matched yet.
+fn rows_still_needed(k: usize, found: usize, scanned: u64) -> u64 {
+    match found {
+        0 => u64::MAX,
+        f => (k.saturating_sub(f) as u64).saturating_mul(scanned) / f as u64 * 5 / 4,
+    }
 }
 
 /// When most candidates of a time run match, the first window of candidates [`fetch_from_edge`] reads
