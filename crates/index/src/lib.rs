@@ -359,6 +359,13 @@ impl FileIndex {
         if !self.severity_grouped {
             return None;
         }
+        // Each run's minute counts must add up to it, or its minute spans would be misplaced (`validate` only
+        // checks the sum over all severities).
+        let mut counted = [Some(0u64); 2];
+        for m in &self.minutes {
+            let sum = &mut counted[usize::from(severity_group(m.severity))];
+            *sum = sum.and_then(|s| s.checked_add(m.count));
+        }
         let mut runs = Vec::with_capacity(2);
         let mut at = 0u32;
         for group in [0u8, 1] {
@@ -379,6 +386,9 @@ impl FileIndex {
             // Postings partition the rows (`validate`), so `len` rows between `min` and `max` fill that span.
             let end = at.checked_add(u32::try_from(len).ok()?)?;
             if min != at || u64::from(max) + 1 != u64::from(end) {
+                return None;
+            }
+            if counted[usize::from(group)] != Some(len) {
                 return None;
             }
             runs.push(TimeRun {
@@ -545,7 +555,13 @@ impl FileIndex {
         if !self.severities.windows(2).all(|w| w[0].0 < w[1].0) {
             return fail("severity postings are not sorted and unique".into());
         }
-        let minute_rows: u64 = self.minutes.iter().map(|m| m.count).sum();
+        let Some(minute_rows) = self
+            .minutes
+            .iter()
+            .try_fold(0u64, |sum, m| sum.checked_add(m.count))
+        else {
+            return fail("minute rollup counts overflow".into());
+        };
         if minute_rows != self.rows {
             return fail(format!(
                 "minute rollup counts {minute_rows} rows, file has {}",

@@ -207,21 +207,18 @@ pub(crate) fn page<'s>(
                 });
             };
             match edge_spans(&mut scanner, f, &pred, latest) {
-                Some(edges) if edges.is_empty() => {}
+                Some((_, edges)) if edges.is_empty() => {}
                 // One run holds every candidate (a file in time order, or a list of errors only, or of a value
                 // the sidecar finds with errors only), or several runs whose candidates all match (bar the edge
                 // minutes): the run with most candidates first, walked from its edge (read whole in one pass
                 // when its candidates mostly match), then each other run only over the minutes its rows can
                 // still enter the page in, choosing by `timestamp` and `uuid` (the winners are fetched at the
                 // end). Errors are then read when they are among the newest rows, not a page of them per list.
-                Some(mut edges) if edges.len() == 1 || bitmap_only => {
+                Some((index, mut edges)) if edges.len() == 1 || bitmap_only => {
                     edges.sort_by_key(|e| Reverse(e.candidates()));
                     for (i, mut edge) in edges.into_iter().enumerate() {
                         if let Some(worst) = top.worst() {
                             let minute = worst.div_euclid(NANOS_PER_MINUTE);
-                            let Some(index) = scanner.postings(f) else {
-                                break;
-                            };
                             let allowed = if latest {
                                 index.run_minute_span(&edge.run, minute, i64::MAX)
                             } else {
@@ -262,12 +259,12 @@ pub(crate) fn page<'s>(
                         }
                     }
                 }
-                Some(edges) => scan_minute_windows(
+                Some((index, edges)) => scan_minute_windows(
                     &mut scanner,
-                    f,
+                    (f, &index),
                     (&pred, &projection),
                     edges,
-                    (k, bitmap_only),
+                    k,
                     latest,
                     &mut visit,
                 )?,
@@ -442,14 +439,14 @@ fn edge_spans(
     file: &DataFile,
     pred: &Predicate,
     latest: bool,
-) -> Option<Vec<EdgeSpan>> {
+) -> Option<(Arc<quarry_index::FileIndex>, Vec<EdgeSpan>)> {
     if !scanner.options.use_index {
         return None;
     }
     let index = scanner.postings(file)?;
     let runs = index.time_runs()?;
     let Some((start, end)) = paging_bounds(pred, latest) else {
-        return Some(Vec::new());
+        return Some((index, Vec::new()));
     };
     let (first, last) = (
         start.div_euclid(NANOS_PER_MINUTE),
@@ -463,24 +460,24 @@ fn edge_spans(
         .filter(|(span, _)| !span.is_empty())
         .collect();
     if runs.is_empty() {
-        return Some(Vec::new());
+        return Some((index, Vec::new()));
     }
     let (selected, expected) = scanner.index_selection_counted(file, pred);
-    Some(
-        runs.into_iter()
-            .filter(|(span, _)| {
-                selected
-                    .as_ref()
-                    .is_none_or(|s| s.range_cardinality(span.clone()) > 0)
-            })
-            .map(|(span, run)| EdgeSpan {
-                run,
-                span,
-                selected: selected.clone(),
-                expected,
-            })
-            .collect(),
-    )
+    let edges = runs
+        .into_iter()
+        .filter(|(span, _)| {
+            selected
+                .as_ref()
+                .is_none_or(|s| s.range_cardinality(span.clone()) > 0)
+        })
+        .map(|(span, run)| EdgeSpan {
+            run,
+            span,
+            selected: selected.clone(),
+            expected,
+        })
+        .collect();
+    Some((index, edges))
 }
 
 /// The rows of one time run a page can take rows from (see [`edge_spans`]).
@@ -506,20 +503,18 @@ impl EdgeSpan {
 /// Scans a file of several time runs ([`edge_spans`]) from the page's sort edge in windows of whole minutes,
 /// until the file has given `k` matches or the runs are done. A window holds every candidate row of its minutes
 /// in every run, so rows beyond it are older (for `latest`) than every row in it, and `k` matches found so far
-/// cannot be beaten by the rest. The first window holds `k` candidates by the minute rollup when only time,
-/// service and severity constrain rows (`bitmap_only`: they all match), else a few pages' worth; the next grows
-/// with what the matches so far say is needed, at most fourfold.
+/// cannot be beaten by the rest. The first window holds a few pages' worth of candidates by the minute rollup;
+/// the next grows with what the matches so far say is needed, at most fourfold.
 fn scan_minute_windows(
     scanner: &mut Scanner<'_>,
-    file: &DataFile,
+    (file, index): (&DataFile, &quarry_index::FileIndex),
     (pred, projection): (&Predicate, &BTreeSet<&'static str>),
     edges: Vec<EdgeSpan>,
-    (k, bitmap_only): (usize, bool),
+    k: usize,
     latest: bool,
     visit: &mut dyn FnMut(&dyn Row, u32),
 ) -> Result<()> {
-    let (Some(index), Some((start, end))) = (scanner.postings(file), paging_bounds(pred, latest))
-    else {
+    let Some((start, end)) = paging_bounds(pred, latest) else {
         return Ok(());
     };
     let (first, last) = (
@@ -537,11 +532,7 @@ fn scan_minute_windows(
         minutes.reverse();
     }
     let selected = edges.first().and_then(|e| e.selected.clone());
-    let mut size = if bitmap_only {
-        (k as u64).saturating_mul(5) / 4
-    } else {
-        u64::from(EDGE_WINDOW_ROWS)
-    };
+    let mut size = u64::from(EDGE_WINDOW_ROWS);
     let (mut found, mut scanned, mut at) = (0usize, 0u64, 0usize);
     while at < minutes.len() && found < k {
         // The window: minutes from the edge until they hold `size` candidates by the rollup.

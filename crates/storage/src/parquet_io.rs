@@ -179,7 +179,7 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Writes `records` (already sorted with [`sort_records`], or at least with errors last) as file `name` of `partition`, plus its sidecar,
+/// Writes `records` (already sorted with [`sort_records`]) as file `name` of `partition`, plus its sidecar,
 /// durably: each is written to a temporary name, synced, renamed, and the directory synced.
 pub(crate) fn write_file(
     root: &Path,
@@ -208,6 +208,14 @@ pub(crate) fn write_file(
     let mut row_groups = Vec::new();
     // A row group never holds two severity groups, so each is in (`timestamp`, `uuid`) order, as the file's
     // `sorting_columns` say (they describe every row group), and the error rows start a fresh page.
+    debug_assert!(
+        records.is_sorted_by_key(|r| (
+            quarry_index::severity_group(r.severity_text),
+            r.timestamp,
+            r.uuid
+        )),
+        "write_file takes records in sort_records order"
+    );
     let errors_at = records.partition_point(|r| quarry_index::severity_group(r.severity_text) == 0);
     let (others, errors) = records.split_at(errors_at);
     let chunks = others

@@ -345,6 +345,24 @@ fn severity_groups_are_two_time_runs() {
         .rows_in_minutes(None, Some(&errors), m, m + 5)
         .expect("grouped");
     assert_eq!(got.iter().collect::<Vec<u32>>(), [4, 5]);
+    // Minute counts moved from an error minute to an info minute keep the file's total (so `validate` passes)
+    // but would misplace both runs' minutes: such an index has no time runs, and its files are read whole.
+    let mut forged = index.clone();
+    let from = forged
+        .minutes
+        .iter()
+        .position(|c| c.severity == Severity::Error)
+        .expect("an error minute");
+    let to = forged
+        .minutes
+        .iter()
+        .position(|c| c.severity == Severity::Info)
+        .expect("an info minute");
+    forged.minutes[from].count -= 1;
+    forged.minutes[to].count += 1;
+    let forged = FileIndex::from_bytes(&forged.to_bytes()).expect("still consistent as a whole");
+    assert_eq!(forged.time_runs(), None);
+    assert_eq!(forged.rows_in_minutes(None, None, m, m + 5), None);
     // An error before an info row breaks the grouping.
     let mut mixed = rows.clone();
     mixed.swap(2, 3);
