@@ -452,6 +452,10 @@ impl Summary {
 /// Input is decoded and ingested in chunks of about this many bytes, cut at line ends.
 const CHUNK: usize = 8 << 20;
 
+/// A line longer than a chunk is read whole up to this length; beyond it, it is cut (and its pieces rejected), so
+/// a file without line ends cannot take all memory.
+const MAX_LINE: usize = 256 << 20;
+
 fn ingest_files(
     engine: &Engine,
     team: TeamId,
@@ -505,11 +509,13 @@ fn ingest_files(
         let mut buf = head;
         buf.reserve(CHUNK.saturating_sub(buf.len()));
         let mut line_base = 0usize;
+        // The bytes to hold before cutting: a chunk, or more while one line does not fit.
+        let mut fill = CHUNK;
         loop {
             let mut eof = false;
-            if buf.len() < CHUNK {
+            if buf.len() < fill {
                 let want = if line_oriented {
-                    CHUNK - buf.len()
+                    fill - buf.len()
                 } else {
                     usize::MAX
                 };
@@ -527,9 +533,15 @@ fn ingest_files(
             } else {
                 match memchr::memrchr(b'\n', &buf) {
                     Some(i) => i + 1,
+                    None if fill < MAX_LINE => {
+                        // One line longer than the buffer: read on until its end.
+                        fill = (fill * 2).min(MAX_LINE);
+                        continue;
+                    }
                     None => buf.len(),
                 }
             };
+            fill = CHUNK;
             let mut r = engine
                 .ingest_bytes(team, format, &buf[..cut])
                 .with_context(|| format!("ingesting {}", path.display()))?;

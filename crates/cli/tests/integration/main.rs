@@ -121,6 +121,24 @@ fn rejected_lines_are_reported_with_line_field_and_reason() {
     );
 }
 
+/// A line longer than the 8 MiB chunk `ingest` reads at a time is read whole, not cut into two rejected pieces.
+#[test]
+fn a_line_longer_than_a_chunk_is_one_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long.jsonl");
+    let body = "x".repeat(9 << 20);
+    let lines = [
+        r#"{"timestamp":"2026-11-01T00:00:00Z","service_name":"a","body":"first"}"#.to_owned(),
+        format!(r#"{{"timestamp":"2026-11-01T00:00:01Z","service_name":"a","body":"{body}"}}"#),
+        r#"{"timestamp":"2026-11-01T00:00:02Z","service_name":"a","body":"last"}"#.to_owned(),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let data = dir.path().join("d");
+    let summary = ok_json(&["--data", s(&data), "ingest", "--json", s(&file)]);
+    assert_eq!(summary["accepted"], 3, "{summary}");
+    assert_eq!(summary["rejected"], 0, "{summary}");
+}
+
 #[test]
 fn stdin_and_otlp_json_inputs() {
     let dir = tempfile::tempdir().unwrap();
