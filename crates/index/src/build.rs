@@ -138,11 +138,7 @@ impl FileIndex {
             time_ordered: records
                 .windows(2)
                 .all(|r| (r[0].timestamp, r[0].uuid) <= (r[1].timestamp, r[1].uuid)),
-            severity_grouped: records.windows(2).all(|r| {
-                let key =
-                    |r: &LogRecord| (crate::severity_group(r.severity_text), r.timestamp, r.uuid);
-                key(r[0]) <= key(r[1])
-            }),
+            severity_grouped: records.is_sorted_by_key(|r| crate::file_order_key(r)),
             all_log_attributes_counted: records.iter().all(|r| {
                 r.attributes
                     .iter()

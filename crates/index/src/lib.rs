@@ -177,6 +177,17 @@ pub fn severity_group(severity: Severity) -> u8 {
     u8::from(matches!(severity, Severity::Error | Severity::Fatal))
 }
 
+/// The sort key of a row in the files quarry writes: (severity group, `timestamp`, `uuid`) — see
+/// [`severity_group`] and [`FileIndex::severity_grouped`]. The one definition of that order, for the writer's
+/// sort and the build's check alike.
+pub fn file_order_key(record: &LogRecord) -> (u8, i64, [u8; 16]) {
+    (
+        severity_group(record.severity_text),
+        record.timestamp,
+        record.uuid,
+    )
+}
+
 /// Rows of a file in (`timestamp`, `uuid`) order (see [`FileIndex::time_runs`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeRun {

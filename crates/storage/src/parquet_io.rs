@@ -39,13 +39,7 @@ use crate::{Error, Result, io_err, sync_dir};
 /// The sort order of rows inside a file: (severity group, `timestamp`, `uuid`) — errors after every other row
 /// ([`quarry_index::severity_group`]), each group in the order of `logs/query` (spec §3.1).
 pub(crate) fn sort_records(records: &mut Vec<&LogRecord>) {
-    records.sort_unstable_by_key(|r| {
-        (
-            quarry_index::severity_group(r.severity_text),
-            r.timestamp,
-            r.uuid,
-        )
-    });
+    records.sort_unstable_by_key(|r| quarry_index::file_order_key(r));
 }
 
 /// What a write produced, for the catalog.
@@ -209,11 +203,7 @@ pub(crate) fn write_file(
     // A row group never holds two severity groups, so each is in (`timestamp`, `uuid`) order, as the file's
     // `sorting_columns` say (they describe every row group), and the error rows start a fresh page.
     debug_assert!(
-        records.is_sorted_by_key(|r| (
-            quarry_index::severity_group(r.severity_text),
-            r.timestamp,
-            r.uuid
-        )),
+        records.is_sorted_by_key(|r| quarry_index::file_order_key(r)),
         "write_file takes records in sort_records order"
     );
     let errors_at = records.partition_point(|r| quarry_index::severity_group(r.severity_text) == 0);
