@@ -100,8 +100,7 @@ impl Stamper {
         if self.options.replace_far_timestamps && timestamp.abs_diff(now) > DAY_NANOS as u64 {
             let original = format_rfc3339_nanos(timestamp);
             bytes += (ORIGINAL_TIMESTAMP_KEY.len() + original.len()) as u64;
-            attributes.push((ORIGINAL_TIMESTAMP_KEY.to_owned(), original));
-            crate::record::normalize_attributes(&mut attributes);
+            attributes.insert(ORIGINAL_TIMESTAMP_KEY, &original);
             timestamp = now;
         }
         LogRecord {
@@ -177,8 +176,8 @@ mod tests {
             severity_number: 9,
             service_name: "api".into(),
             body: "hello".into(),
-            attributes: vec![],
-            resource_attributes: vec![("service.name".into(), "api".into())],
+            attributes: Attributes::new(),
+            resource_attributes: [("service.name", "api")].into_iter().collect(),
             instrumentation_scope: String::new(),
             event_name: String::new(),
             bytes_uncompressed: 20,
@@ -196,7 +195,7 @@ mod tests {
         assert_eq!(a.observed_timestamp, now);
         assert_eq!(
             a.resource_fingerprint,
-            resource_fingerprint(&vec![("service.name".into(), "api".into())])
+            resource_fingerprint(&[("service.name", "api")].into_iter().collect())
         );
         let missing = Stamper::new(7, IngestOptions::default()).stamp(decoded(None), now);
         assert_eq!(missing.timestamp, now);
@@ -231,17 +230,19 @@ mod tests {
         // filters depend on these staying put.
         let long = "x".repeat(300);
         let cases: [(Attributes, u64); 3] = [
-            (vec![], 3244421341483603138),
+            (Attributes::new(), 3244421341483603138),
             (
-                vec![("service.name".into(), "api".into())],
+                [("service.name", "api")].into_iter().collect(),
                 10862888266235331973,
             ),
             (
-                vec![
-                    ("host.name".into(), "h-1".into()),
-                    ("k8s.pod".into(), long),
-                    ("service.name".into(), "checkout".into()),
-                ],
+                [
+                    ("host.name", "h-1"),
+                    ("k8s.pod", long.as_str()),
+                    ("service.name", "checkout"),
+                ]
+                .into_iter()
+                .collect(),
                 8646741007648793396,
             ),
         ];
@@ -254,10 +255,12 @@ mod tests {
     fn one_shot_fingerprints_equal_the_streaming_hasher_at_every_size() {
         // xxh3 takes a different path per input size (0-16, 17-128, 129-240, longer); cover each.
         for len in 0..600 {
-            let attrs: Attributes = vec![
-                ("k".into(), "v".repeat(len / 2)),
-                ("service.name".into(), "s".repeat(len - len / 2)),
-            ];
+            let attrs: Attributes = [
+                ("k", "v".repeat(len / 2)),
+                ("service.name", "s".repeat(len - len / 2)),
+            ]
+            .into_iter()
+            .collect();
             // Fed in pieces, as the streaming implementation did.
             let mut encoded = Vec::new();
             encode_resource(&attrs, &mut encoded);
@@ -275,8 +278,8 @@ mod tests {
 
     #[test]
     fn fingerprint_depends_on_content_only() {
-        let a = vec![("a".to_string(), "bc".to_string())];
-        let b = vec![("ab".to_string(), "c".to_string())];
+        let a: Attributes = [("a", "bc")].into_iter().collect();
+        let b: Attributes = [("ab", "c")].into_iter().collect();
         assert_ne!(resource_fingerprint(&a), resource_fingerprint(&b));
         assert_eq!(resource_fingerprint(&a), resource_fingerprint(&a.clone()));
     }

@@ -25,6 +25,7 @@
 #![doc(test(attr(deny(warnings))))]
 #![warn(missing_docs)]
 
+pub mod attributes;
 pub mod decode;
 pub mod ids;
 pub mod ingest;

@@ -7,36 +7,11 @@
 
 use crate::severity::Severity;
 
-/// Attributes of a record or its resource: `(key, value)` pairs sorted by key, keys unique.
-///
-/// Use [`normalize_attributes`] after building one by hand; the decoders already return normalised lists.
-pub type Attributes = Vec<(String, String)>;
+pub use crate::attributes::{Attributes, AttributesBuilder, AttributesTooLarge};
 
-/// Sorts attributes by key and removes duplicate keys, keeping the value that came last (JSON and OTLP both say
-/// the last duplicate wins in practice).
-pub fn normalize_attributes(attrs: &mut Attributes) {
-    // Most senders already send sorted, unique keys (JSON encoders often sort them).
-    if attrs.windows(2).all(|w| w[0].0 < w[1].0) {
-        return;
-    }
-    // A stable sort keeps duplicates in arrival order, so the last of each run is the last sent.
-    attrs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out: Attributes = Vec::with_capacity(attrs.len());
-    for (k, v) in attrs.drain(..) {
-        match out.last_mut() {
-            Some(last) if last.0 == k => last.1 = v,
-            _ => out.push((k, v)),
-        }
-    }
-    *attrs = out;
-}
-
-/// The value of `key` in a normalised attribute list.
+/// The value of `key` in an attribute set (the same as [`Attributes::get`]).
 pub fn attribute<'a>(attrs: &'a Attributes, key: &str) -> Option<&'a str> {
-    attrs
-        .binary_search_by(|(k, _)| k.as_str().cmp(key))
-        .ok()
-        .map(|i| attrs[i].1.as_str())
+    attrs.get(key)
 }
 
 /// A 16-byte W3C trace id; all zero means "none" (spec §1.5).
@@ -83,7 +58,7 @@ pub struct DecodedLog {
 impl DecodedLog {
     /// Computes [`DecodedLog::bytes_uncompressed`] from the other fields (spec §1.5).
     pub fn compute_bytes_uncompressed(&self) -> u64 {
-        let attrs = |a: &Attributes| a.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        let attrs = |a: &Attributes| a.text_len();
         let long = |s: &str| if s.len() > 50 { s.len() } else { 0 };
         (self.body.len()
             + attrs(&self.attributes)
@@ -139,7 +114,7 @@ impl LogRecord {
 
     /// An estimate of the record's in-memory size, used for memtable accounting.
     pub fn approx_size(&self) -> usize {
-        let attrs = |a: &Attributes| a.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>();
+        let attrs = |a: &Attributes| a.memory_size() - std::mem::size_of::<Attributes>();
         std::mem::size_of::<Self>()
             + self.service_name.len()
             + self.body.len()

@@ -36,7 +36,7 @@ use arrow::datatypes::{
 };
 use arrow::error::ArrowError;
 
-use crate::record::{Attributes, LogRecord};
+use crate::record::{Attributes, AttributesBuilder, LogRecord};
 use crate::severity::Severity;
 
 /// Column names, so that no other crate spells them by hand.
@@ -289,7 +289,16 @@ pub fn map_entries(map: &MapArray, i: usize) -> Result<Attributes, ArrowError> {
         .column(1)
         .as_string_opt::<i32>()
         .ok_or_else(|| bad("map value"))?;
-    Ok((0..entries.len())
-        .map(|j| (keys.value(j).to_owned(), values.value(j).to_owned()))
-        .collect())
+    // The slice's own bytes (`value_data` would be the whole column's).
+    let span = |a: &StringArray| {
+        let o = a.value_offsets();
+        (o[o.len() - 1] - o[0]) as usize
+    };
+    let bytes = span(keys) + span(values);
+    let mut out = AttributesBuilder::for_stored(entries.len(), bytes);
+    for j in 0..entries.len() {
+        out.push(keys.value(j), values.value(j));
+    }
+    out.finish()
+        .map_err(|e| ArrowError::InvalidArgumentError(e.to_string()))
 }

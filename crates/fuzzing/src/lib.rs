@@ -132,8 +132,9 @@ pub fn decode(format: Format, data: &[u8]) {
     if let Ok(decoded) = quarry_core::decode(format, data) {
         for r in &decoded.logs {
             for attrs in [&r.attributes, &r.resource_attributes] {
+                let keys: Vec<&str> = attrs.iter().map(|(k, _)| k).collect();
                 assert!(
-                    attrs.windows(2).all(|w| w[0].0 < w[1].0),
+                    keys.windows(2).all(|w| w[0] < w[1]),
                     "attribute keys sorted and unique"
                 );
             }

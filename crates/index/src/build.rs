@@ -204,13 +204,13 @@ fn attribute_rollup(
                 // Rows of one service carry the same keys in the same order: compare with the previous row's
                 // key at this position before hashing.
                 let key_id = match recent.get(i) {
-                    Some(&(name, id)) if name == k.as_str() => id,
+                    Some(&(name, id)) if name == k => id,
                     _ => {
                         let next = keys.len() as u32;
-                        let id = *key_ids.entry((kind, k.as_str())).or_insert_with(|| {
+                        let id = *key_ids.entry((kind, k)).or_insert_with(|| {
                             keys.push(KeyState {
                                 kind,
-                                name: k.as_str(),
+                                name: k,
                                 values: HashMap::default(),
                                 value_names: Vec::new(),
                                 rows: 0,
@@ -219,9 +219,9 @@ fn attribute_rollup(
                             next
                         });
                         if i < recent.len() {
-                            recent[i] = (k.as_str(), id);
+                            recent[i] = (k, id);
                         } else {
-                            recent.push((k.as_str(), id));
+                            recent.push((k, id));
                         }
                         id
                     }
@@ -232,9 +232,9 @@ fn attribute_rollup(
                     0
                 } else {
                     let next = state.value_names.len() as u32;
-                    let id = *state.values.entry(v.as_str()).or_insert(next);
+                    let id = *state.values.entry(v).or_insert(next);
                     if id == next {
-                        state.value_names.push(v.as_str());
+                        state.value_names.push(v);
                         if state.value_names.len() > options.max_values_per_key {
                             state.high = true;
                             state.values = HashMap::default();
@@ -383,8 +383,8 @@ pub mod naive {
                 (AttrKind::Resource, &r.resource_attributes),
             ] {
                 for (k, v) in attrs.iter().filter(|(k, v)| eligible(kind, k, v)) {
-                    let e = values.entry((kind, k.clone())).or_default();
-                    e.0.insert(v.clone());
+                    let e = values.entry((kind, k.to_owned())).or_default();
+                    e.0.insert(v.to_owned());
                     e.1 += 1;
                 }
             }
@@ -396,14 +396,14 @@ pub mod naive {
                 (AttrKind::Resource, &r.resource_attributes),
             ] {
                 for (k, v) in attrs.iter().filter(|(k, v)| eligible(kind, k, v)) {
-                    let (set, rows) = &values[&(kind, k.clone())];
+                    let (set, rows) = &values[&(kind, k.to_owned())];
                     let high = set.len() > options.max_values_per_key
                         || (set.len() > 64 && set.len() * options.min_value_repeats > *rows);
                     let key = (
                         r.timestamp.div_euclid(10 * 60_000_000_000),
                         kind,
-                        k.clone(),
-                        (!high).then(|| v.clone()),
+                        k.to_owned(),
+                        (!high).then(|| v.to_owned()),
                         r.service_name.clone(),
                         r.severity_text,
                         if kind == AttrKind::Resource {

@@ -827,11 +827,11 @@ fn live_checkpoint(snapshot: &Snapshot) -> Option<String> {
         .map(quarry_core::time::format_iso)
 }
 
-fn attrs_json(attrs: &[(String, String)]) -> Value {
+fn attrs_json(attrs: &quarry_core::Attributes) -> Value {
     Value::Object(
         attrs
             .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
             .collect(),
     )
 }
@@ -847,11 +847,11 @@ pub(crate) fn row_json(
     m.insert("trace_id".into(), to_upper_hex(&rec.trace_id).into());
     m.insert("span_id".into(), to_upper_hex(&rec.span_id).into());
     m.insert("body".into(), rec.body.clone().into());
-    let empty: &[(String, String)] = &[];
+    let empty = quarry_core::Attributes::new();
     let (a, ra) = if q.exclude_attributes {
-        (empty, empty)
+        (&empty, &empty)
     } else {
-        (&rec.attributes[..], &rec.resource_attributes[..])
+        (&rec.attributes, &rec.resource_attributes)
     };
     m.insert("attributes".into(), attrs_json(a));
     m.insert(

@@ -125,10 +125,10 @@ fn csv_field(out: &mut String, s: &str) {
 }
 
 fn csv_value(rec: &LogRecord, col: &str) -> String {
-    let map = |a: &[(String, String)]| {
+    let map = |a: &quarry_core::Attributes| {
         Value::Object(
             a.iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
                 .collect(),
         )
         .to_string()

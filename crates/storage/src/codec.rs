@@ -11,6 +11,7 @@
 //! attrs      := varint n, (str key, str value){n}
 //! ```
 
+use quarry_core::record::AttributesBuilder;
 use quarry_core::{Attributes, LogRecord, Severity, TeamId};
 
 /// The smallest encoding of one record: 81 bytes of fixed fields and six one-byte varints (empty strings and
@@ -118,8 +119,8 @@ struct Cursor<'a> {
     pos: usize,
 }
 
-impl Cursor<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self
             .pos
             .checked_add(n)
@@ -147,9 +148,13 @@ impl Cursor<'_> {
     }
 
     fn string(&mut self) -> Result<String, String> {
+        self.str().map(str::to_owned)
+    }
+
+    fn str(&mut self) -> Result<&'a str, String> {
         let n = usize::try_from(self.varint()?).map_err(|_| "string length overflows")?;
         let bytes = self.take(n)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| "string is not UTF-8".to_owned())
+        std::str::from_utf8(bytes).map_err(|_| "string is not UTF-8".to_owned())
     }
 
     fn attrs(&mut self) -> Result<Attributes, String> {
@@ -157,11 +162,13 @@ impl Cursor<'_> {
         if n > (self.data.len() - self.pos) as u64 {
             return Err("attribute count exceeds the remaining bytes".into());
         }
-        let mut out = Vec::with_capacity((n as usize).min(64));
+        let mut out = AttributesBuilder::for_stored((n as usize).min(64), 0);
         for _ in 0..n {
-            out.push((self.string()?, self.string()?));
+            let key = self.str()?;
+            let value = self.str()?;
+            out.push(key, value);
         }
-        Ok(out)
+        out.finish().map_err(|e| e.to_string())
     }
 }
 
@@ -181,8 +188,8 @@ mod tests {
             severity_number: -1,
             service_name: String::new(),
             body: String::new(),
-            attributes: Vec::new(),
-            resource_attributes: Vec::new(),
+            attributes: Default::default(),
+            resource_attributes: Default::default(),
             resource_fingerprint: 0,
             instrumentation_scope: String::new(),
             event_name: String::new(),

@@ -14,7 +14,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use quarry_core::{DecodedLog, Severity, normalize_severity};
+use quarry_core::record::AttributesBuilder;
+use quarry_core::{Attributes, DecodedLog, Severity, normalize_severity};
 
 /// Number of services the generator spreads rows over.
 pub const SERVICE_COUNT: usize = 60;
@@ -327,21 +328,27 @@ impl Generator {
             [0; 8]
         };
         let (severity_text, severity_number) = normalize_severity(severity.as_str(), 0, &body);
-        let attributes = vec![
-            ("duration_ms".to_owned(), duration.to_string()),
-            ("http.method".to_owned(), method.to_owned()),
-            ("http.route".to_owned(), route),
-            ("http.status_code".to_owned(), status.to_string()),
-            ("region".to_owned(), region.to_owned()),
-            ("request_id".to_owned(), request_id),
-            ("user_id".to_owned(), user),
-        ];
-        let resource_attributes = vec![
-            ("deployment.environment".to_owned(), "production".to_owned()),
-            ("host.name".to_owned(), pod),
-            ("k8s.namespace.name".to_owned(), svc.namespace.to_owned()),
-            ("service.name".to_owned(), svc.name.clone()),
-        ];
+        let mut attributes = AttributesBuilder::with_capacity(7, 128);
+        for (k, v) in [
+            ("duration_ms", duration.to_string().as_str()),
+            ("http.method", method),
+            ("http.route", &route),
+            ("http.status_code", status.to_string().as_str()),
+            ("region", region),
+            ("request_id", &request_id),
+            ("user_id", &user),
+        ] {
+            attributes.push(k, v);
+        }
+        let attributes = attributes.finish().expect("small");
+        let resource_attributes: Attributes = [
+            ("deployment.environment", "production"),
+            ("host.name", &pod),
+            ("k8s.namespace.name", svc.namespace),
+            ("service.name", &svc.name),
+        ]
+        .into_iter()
+        .collect();
         let mut log = DecodedLog {
             timestamp: Some(ts),
             observed_timestamp: None,
@@ -394,11 +401,11 @@ fn rfc3339(ns: i64) -> String {
     quarry_core::ingest::format_rfc3339_nanos(ns)
 }
 
-fn attrs_json(attrs: &[(String, String)]) -> serde_json::Value {
+fn attrs_json(attrs: &Attributes) -> serde_json::Value {
     serde_json::Value::Object(
         attrs
             .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned())))
             .collect(),
     )
 }
@@ -446,7 +453,7 @@ pub fn write_otlp_json(
     out: &mut impl Write,
 ) -> io::Result<u64> {
     use serde_json::{Value, json};
-    let kv = |attrs: &[(String, String)]| -> Value {
+    let kv = |attrs: &Attributes| -> Value {
         Value::Array(
             attrs
                 .iter()

@@ -284,16 +284,11 @@ fn common_rows<'a>(rows: &'a [LogRecord], c: &CommonParams, now: i64) -> Vec<&'a
 
 fn pairs(r: &LogRecord, t: AttributeType, max_len: usize) -> Vec<(&str, &str)> {
     match t {
-        AttributeType::Resource => r
-            .resource_attributes
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect(),
+        AttributeType::Resource => r.resource_attributes.iter().collect(),
         AttributeType::Log => r
             .attributes
             .iter()
             .filter(|(k, v)| k.len() < max_len && v.len() < max_len)
-            .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect(),
     }
 }

@@ -30,7 +30,7 @@ use serde_json::value::RawValue;
 
 use super::{Decoded, RecordError};
 use crate::ids::parse_id;
-use crate::record::{Attributes, DecodedLog, normalize_attributes};
+use crate::record::{Attributes, AttributesBuilder, DecodedLog};
 use crate::severity::normalize_severity;
 
 #[derive(Deserialize)]
@@ -330,9 +330,8 @@ fn parse_int<T: std::str::FromStr + serde::de::DeserializeOwned>(raw: &str) -> R
 
 /// Adds `service.name` to resource attributes when absent (spec §1.2: every resource carries it).
 pub(crate) fn ensure_service_name(resource: &mut Attributes, service_name: &str) {
-    if crate::record::attribute(resource, "service.name").is_none() {
-        resource.push(("service.name".to_owned(), service_name.to_owned()));
-        normalize_attributes(resource);
+    if resource.get("service.name").is_none() {
+        resource.insert("service.name", service_name);
     }
 }
 
@@ -381,23 +380,32 @@ fn parse_timestamp(text: &str) -> Result<i64, &'static str> {
 
 /// Renders any JSON value as text: strings verbatim, others compact JSON, `null` as "".
 fn raw_to_text(text: &str) -> Result<String, String> {
+    let mut out = String::new();
+    raw_to_text_into(text, &mut out)?;
+    Ok(out)
+}
+
+/// [`raw_to_text`], appending to `out`.
+fn raw_to_text_into(text: &str, out: &mut String) -> Result<(), String> {
     match text.as_bytes().first() {
         Some(b'"') => match json_string(text) {
-            Some(s) => Ok(s.into_owned()),
-            None => {
-                serde_json::from_str::<String>(text).map_err(|e| format!("invalid string: {e}"))
-            }
+            Some(s) => out.push_str(&s),
+            None => out.push_str(
+                &serde_json::from_str::<String>(text)
+                    .map_err(|e| format!("invalid string: {e}"))?,
+            ),
         },
         // Numbers, booleans and null are already compact; containers lose their insignificant whitespace but
         // keep their text otherwise (key order, number spelling: `1.0e5` stays `1.0e5`). A full parse first
         // rejects what the raw scan lets through (a lone surrogate escape is not text).
         Some(b'{') | Some(b'[') => match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(_) => Ok(minify(text)),
-            Err(e) => Err(format!("invalid JSON: {e}")),
+            Ok(_) => out.push_str(&minify(text)),
+            Err(e) => return Err(format!("invalid JSON: {e}")),
         },
-        _ if text == "null" => Ok(String::new()),
-        _ => Ok(text.to_owned()),
+        _ if text == "null" => {}
+        _ => out.push_str(text),
     }
+    Ok(())
 }
 
 /// An attribute field as first parsed: the entries of a JSON object in document order, borrowed from the input
@@ -465,7 +473,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
 /// out sorted and unique, the last duplicate winning (a later `null` removes the key).
 fn attributes_of(field: Option<Entries<'_>>) -> Result<Attributes, (String, String)> {
     let entries = match field {
-        None => return Ok(Vec::new()),
+        None => return Ok(Attributes::new()),
         Some(Entries::NotAnObject) => {
             return Err((
                 String::new(),
@@ -474,17 +482,18 @@ fn attributes_of(field: Option<Entries<'_>>) -> Result<Attributes, (String, Stri
         }
         Some(Entries::Object(entries)) => entries,
     };
-    let mut out: Attributes = Vec::with_capacity(entries.len());
+    // The raw texts bound the converted ones (quotes and escapes only shrink), so the text is one allocation.
+    let bytes = entries.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let mut out = AttributesBuilder::with_capacity(entries.len(), bytes);
     for (k, v) in entries {
         if v == "null" {
-            out.retain(|(key, _)| key.as_str() != k);
+            out.remove(&k);
             continue;
         }
-        let value = raw_to_text(v).map_err(|r| (format!(".{k}"), r))?;
-        out.push((k.into_owned(), value));
+        out.push_with(&k, |text| raw_to_text_into(v, text))
+            .map_err(|r| (format!(".{k}"), r))?;
     }
-    normalize_attributes(&mut out);
-    Ok(out)
+    out.finish().map_err(|e| (String::new(), e.to_string()))
 }
 
 /// Removes whitespace outside strings from valid JSON text.

@@ -16,7 +16,7 @@ use prost::Message;
 
 use super::{DecodeError, Decoded, RecordError, json_to_text};
 use crate::ids::id_from_bytes;
-use crate::record::{Attributes, DecodedLog, normalize_attributes};
+use crate::record::{Attributes, AttributesBuilder, AttributesTooLarge, DecodedLog};
 use crate::severity::normalize_severity;
 
 /// Decodes one OTLP protobuf `ExportLogsServiceRequest`.
@@ -67,14 +67,18 @@ pub fn decode_json(input: &[u8]) -> Decoded {
 /// Maps every log record of `request`, numbering them from `*next_index`.
 fn map_request(request: ExportLogsServiceRequest, next_index: &mut usize, out: &mut Decoded) {
     for resource_logs in request.resource_logs {
-        let mut resource_attributes = resource_logs
+        let resource_attributes = resource_logs
             .resource
             .map(|r| attributes_to_text(r.attributes))
-            .unwrap_or_default();
-        let service_name = crate::record::attribute(&resource_attributes, "service.name")
-            .unwrap_or("")
-            .to_owned();
-        super::jsonl::ensure_service_name(&mut resource_attributes, &service_name);
+            .unwrap_or(Ok(Attributes::new()));
+        let (resource_attributes, service_name) = match resource_attributes {
+            Ok(mut attrs) => {
+                let service_name = attrs.get("service.name").unwrap_or("").to_owned();
+                super::jsonl::ensure_service_name(&mut attrs, &service_name);
+                (Ok(attrs), service_name)
+            }
+            Err(e) => (Err(e), String::new()),
+        };
         for scope_logs in resource_logs.scope_logs {
             let instrumentation_scope = match scope_logs.scope {
                 Some(s) if !(s.name.is_empty() && s.version.is_empty()) => {
@@ -108,6 +112,23 @@ fn map_request(request: ExportLogsServiceRequest, next_index: &mut usize, out: &
                         continue;
                     }
                 };
+                let attributes = match (attributes_to_text(record.attributes), &resource_attributes)
+                {
+                    (Ok(a), Ok(_)) => a,
+                    (Err(e), _) => {
+                        out.errors
+                            .push(RecordError::new(index, "attributes", e.to_string()));
+                        continue;
+                    }
+                    (_, Err(e)) => {
+                        out.errors.push(RecordError::new(
+                            index,
+                            "resource.attributes",
+                            e.to_string(),
+                        ));
+                        continue;
+                    }
+                };
                 let body = record
                     .body
                     .as_ref()
@@ -125,8 +146,8 @@ fn map_request(request: ExportLogsServiceRequest, next_index: &mut usize, out: &
                     severity_number,
                     service_name: service_name.clone(),
                     body,
-                    attributes: attributes_to_text(record.attributes),
-                    resource_attributes: resource_attributes.clone(),
+                    attributes,
+                    resource_attributes: resource_attributes.as_ref().cloned().unwrap_or_default(),
                     instrumentation_scope: instrumentation_scope.clone(),
                     event_name: record.event_name,
                     bytes_uncompressed: 0,
@@ -138,17 +159,18 @@ fn map_request(request: ExportLogsServiceRequest, next_index: &mut usize, out: &
     }
 }
 
-/// Key/value list → normalised attributes; entries without a value are dropped.
-fn attributes_to_text(kvs: Vec<KeyValue>) -> Attributes {
-    let mut out: Attributes = kvs
-        .into_iter()
-        .filter_map(|kv| {
-            let value = kv.value.as_ref().filter(|v| v.value.is_some())?;
-            Some((kv.key, any_value_to_text(value)))
-        })
-        .collect();
-    normalize_attributes(&mut out);
-    out
+/// Key/value list → attributes (sorted, the last duplicate winning); entries without a value are dropped.
+fn attributes_to_text(kvs: Vec<KeyValue>) -> Result<Attributes, AttributesTooLarge> {
+    let mut out = AttributesBuilder::with_capacity(kvs.len(), 0);
+    for kv in kvs {
+        if let Some(value) = kv.value.as_ref().filter(|v| v.value.is_some()) {
+            match &value.value {
+                Some(any_value::Value::StringValue(s)) => out.push(&kv.key, s),
+                _ => out.push(&kv.key, &any_value_to_text(value)),
+            }
+        }
+    }
+    out.finish()
 }
 
 /// An AnyValue as stored text: strings verbatim, everything else compact JSON (spec §1.2).

@@ -47,12 +47,9 @@ pub(crate) fn hex<const N: usize>(text: &str) -> [u8; N] {
     out
 }
 
-/// Owned `(key, value)` attribute pairs from string slices.
-pub(crate) fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+/// An attribute set from string slices.
+pub(crate) fn attrs(pairs: &[(&str, &str)]) -> quarry_core::Attributes {
+    pairs.iter().copied().collect()
 }
 
 /// The lines of `input` that a line-oriented decoder does not skip as blank.

@@ -91,7 +91,7 @@ fn loghub_every_record_matches_an_independent_serde_json_reading() {
     for (i, (line, log)) in text.lines().zip(&decoded.logs).enumerate() {
         let v: Value = serde_json::from_str(line).expect("valid JSON");
         let s = |key: &str| v[key].as_str().unwrap_or_else(|| panic!("line {i}: {key}"));
-        let sorted = |key: &str| -> Vec<(String, String)> {
+        let sorted = |key: &str| -> quarry_core::Attributes {
             let mut pairs: Vec<(String, String)> = v[key]
                 .as_object()
                 .expect("object")
@@ -99,7 +99,7 @@ fn loghub_every_record_matches_an_independent_serde_json_reading() {
                 .map(|(k, v)| (k.clone(), v.as_str().expect("string value").to_owned()))
                 .collect();
             pairs.sort();
-            pairs
+            pairs.into_iter().collect()
         };
         assert_eq!(
             log.timestamp,
@@ -118,7 +118,7 @@ fn loghub_every_record_matches_an_independent_serde_json_reading() {
         assert_eq!(log.resource_attributes, resource, "line {i}");
         assert_eq!(log.instrumentation_scope, "", "line {i}");
         assert_eq!(log.event_name, "", "line {i}");
-        let pair_bytes = |pairs: &[(String, String)]| -> usize {
+        let pair_bytes = |pairs: &quarry_core::Attributes| -> usize {
             pairs.iter().map(|(k, v)| k.len() + v.len()).sum()
         };
         let bytes = log.body.len() + pair_bytes(&attributes) + pair_bytes(&resource);
@@ -818,10 +818,7 @@ fn container_values_keep_their_text_minus_whitespace() {
         log.body,
         r#"{"z":1,"a":[1.0e5,12345678901234567890123,1E2],"s":"a b\"c"}"#
     );
-    assert_eq!(
-        log.attributes,
-        vec![("k".to_owned(), r#"[true,{"x":"y z"}]"#.to_owned())]
-    );
+    assert_eq!(log.attributes, attrs(&[("k", r#"[true,{"x":"y z"}]"#)]));
 }
 
 #[test]

@@ -222,7 +222,7 @@ fn checkout_log(overrides: impl FnOnce(&mut DecodedLog)) -> DecodedLog {
         severity_number: 9,
         service_name: "checkout".to_owned(),
         body: String::new(),
-        attributes: vec![],
+        attributes: Default::default(),
         resource_attributes: attrs(&[
             ("host.name", "h-1"),
             ("process.pid", "4242"),
@@ -296,7 +296,7 @@ fn expected_main_logs() -> Vec<DecodedLog> {
             severity_number: 9,
             service_name: String::new(),
             body: "anonymous".to_owned(),
-            attributes: vec![],
+            attributes: Default::default(),
             resource_attributes: attrs(&[("host.name", "h-2"), ("service.name", "")]),
             instrumentation_scope: String::new(),
             event_name: String::new(),
@@ -313,7 +313,7 @@ fn expected_main_logs() -> Vec<DecodedLog> {
             severity_number: 9,
             service_name: String::new(),
             body: "bare".to_owned(),
-            attributes: vec![],
+            attributes: Default::default(),
             resource_attributes: attrs(&[("service.name", "")]),
             instrumentation_scope: String::new(),
             event_name: String::new(),
@@ -465,7 +465,7 @@ fn otlp_proto_non_finite_doubles_render_as_text() {
     let arrays: Vec<&str> = decoded
         .logs
         .iter()
-        .map(|l| l.attributes[0].1.as_str())
+        .map(|l| l.attributes.entry(0).1)
         .collect();
     assert_eq!(
         arrays,

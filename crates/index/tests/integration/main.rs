@@ -20,8 +20,8 @@ pub(crate) fn plain_record(service: &str, timestamp: i64) -> LogRecord {
         severity_number: 0,
         service_name: service.into(),
         body: String::new(),
-        attributes: Vec::new(),
-        resource_attributes: Vec::new(),
+        attributes: Default::default(),
+        resource_attributes: Default::default(),
         resource_fingerprint: 0,
         instrumentation_scope: String::new(),
         event_name: String::new(),
@@ -55,14 +55,12 @@ pub(crate) fn records_strategy(max_rows: usize) -> impl Strategy<Value = Vec<Log
                 11 => "w".repeat(255),
                 v => format!("value{v}"),
             };
-            let mut attributes: Vec<(String, String)> =
+            let attributes: quarry_core::Attributes =
                 attrs.into_iter().map(|(k, v)| (key(k), value(v))).collect();
-            quarry_core::record::normalize_attributes(&mut attributes);
-            let mut resource_attributes: Vec<(String, String)> = res
+            let resource_attributes: quarry_core::Attributes = res
                 .into_iter()
                 .map(|(k, v)| (format!("res{k}"), format!("r{v}")))
                 .collect();
-            quarry_core::record::normalize_attributes(&mut resource_attributes);
             LogRecord {
                 uuid: [0; 16],
                 timestamp: 1_793_491_200_000_000_000 + ts,

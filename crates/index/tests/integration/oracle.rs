@@ -117,11 +117,13 @@ fn high_cardinality_keys_keep_key_counts_only() {
     let rows: Vec<_> = (0..200)
         .map(|i| quarry_core::LogRecord {
             severity_number: 9,
-            attributes: vec![
-                ("region".into(), format!("r{}", i % 3)),
-                ("request_id".into(), format!("{i:08x}")),
-            ],
-            resource_attributes: vec![("service.name".into(), "api".into())],
+            attributes: [
+                ("region", format!("r{}", i % 3)),
+                ("request_id", format!("{i:08x}")),
+            ]
+            .into_iter()
+            .collect(),
+            resource_attributes: [("service.name", "api")].into_iter().collect(),
             resource_fingerprint: 1,
             bytes_uncompressed: 10,
             ..plain_record("api", 1_793_491_200_000_000_000 + i * 1_000_000)

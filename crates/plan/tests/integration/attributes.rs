@@ -13,8 +13,7 @@ use crate::common::{START, generated_logs, open_storage, stamp};
 const HOUR: i64 = 3_600_000_000_000;
 
 fn with_code(mut r: LogRecord, code: &str) -> LogRecord {
-    r.attributes.push(("code".into(), code.into()));
-    quarry_core::record::normalize_attributes(&mut r.attributes);
+    r.attributes.insert("code", code);
     r
 }
 

@@ -73,8 +73,7 @@ fn generate(seed: u64, rows: u64) -> Vec<LogRecord> {
         if i % 4 == 0 {
             let at = START + ((i as i64 * 7_919) % 97) * 111_000_000_000;
             l.attributes
-                .push(("deployed_at".to_owned(), quarry_core::time::format_iso(at)));
-            quarry_core::record::normalize_attributes(&mut l.attributes);
+                .insert("deployed_at", &quarry_core::time::format_iso(at));
         }
     }
     stamp(logs, seed)

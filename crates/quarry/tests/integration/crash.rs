@@ -48,9 +48,8 @@ fn crash_child_engine_entry() {
         })
         .collect();
         for (i, l) in logs.iter_mut().enumerate() {
-            l.attributes.push(("batch".into(), b.to_string()));
-            l.attributes.push(("row".into(), i.to_string()));
-            quarry_core::record::normalize_attributes(&mut l.attributes);
+            l.attributes.insert("batch", &b.to_string());
+            l.attributes.insert("row", &i.to_string());
             // Every fifth batch is 40 days old: retention drops it once it is flushed.
             if b % 5 == 4 {
                 l.timestamp = l.timestamp.map(|t| t - 40 * 86_400_000_000_000);

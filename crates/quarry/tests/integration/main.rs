@@ -246,16 +246,9 @@ fn far_timestamps_are_replaced_only_when_asked() {
     let row = &engine.snapshot().read_team(TEAM).unwrap()[0];
     assert_eq!(row.timestamp, NOW);
     assert_eq!(
-        quarry_core_attr(&row.attributes, "$originalTimestamp"),
+        row.attributes.get("$originalTimestamp"),
         Some("2020-01-01T00:00:00Z")
     );
-}
-
-fn quarry_core_attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    attrs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 #[test]

@@ -103,8 +103,12 @@ fn batch_row(b: u64, i: usize, expiring: bool) -> DecodedLog {
         severity_number: 9,
         service_name: format!("svc-{}", i % 3),
         body: format!("batch {b} row {i}"),
-        attributes: vec![("b".into(), b.to_string()), ("i".into(), i.to_string())],
-        resource_attributes: vec![("service.name".into(), format!("svc-{}", i % 3))],
+        attributes: [("b", b.to_string()), ("i", i.to_string())]
+            .into_iter()
+            .collect(),
+        resource_attributes: [("service.name", format!("svc-{}", i % 3))]
+            .into_iter()
+            .collect(),
         instrumentation_scope: String::new(),
         event_name: String::new(),
         bytes_uncompressed: 0,

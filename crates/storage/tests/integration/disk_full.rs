@@ -34,8 +34,12 @@ fn batch(b: u64) -> Vec<DecodedLog> {
                     "batch {b} row {i} {:x}",
                     (b * 7919 + i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
                 ),
-                attributes: vec![("b".into(), b.to_string()), ("i".into(), i.to_string())],
-                resource_attributes: vec![("service.name".into(), format!("svc-{}", i % 4))],
+                attributes: [("b", b.to_string()), ("i", i.to_string())]
+                    .into_iter()
+                    .collect(),
+                resource_attributes: [("service.name", format!("svc-{}", i % 4))]
+                    .into_iter()
+                    .collect(),
                 instrumentation_scope: String::new(),
                 event_name: String::new(),
                 bytes_uncompressed: 0,
