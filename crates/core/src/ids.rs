@@ -8,12 +8,24 @@ use base64::Engine as _;
 pub fn parse_id<const N: usize>(text: &str) -> [u8; N] {
     let mut out = [0u8; N];
     let bytes = text.as_bytes();
-    if bytes.len() == 2 * N && bytes.iter().all(u8::is_ascii_hexdigit) {
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            out[i] = (hex_val(pair[0]) << 4) | hex_val(pair[1]);
+    if bytes.len() == 2 * N {
+        // One table lookup per digit both checks and converts it (`NOT_HEX` has bits above the low four).
+        let mut bad = 0;
+        for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            let (hi, lo) = (HEX[pair[0] as usize], HEX[pair[1] as usize]);
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0x0f);
         }
-        return out;
+        if bad & !0x0f == 0 {
+            return out;
+        }
     }
+    base64_id(bytes)
+}
+
+/// The base64 reading of [`parse_id`]: `N` bytes in any of the four alphabets/paddings, else zero.
+fn base64_id<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
     for engine in [
         &base64::engine::general_purpose::STANDARD,
         &base64::engine::general_purpose::STANDARD_NO_PAD,
@@ -35,13 +47,19 @@ pub fn id_from_bytes<const N: usize>(bytes: &[u8]) -> [u8; N] {
     <[u8; N]>::try_from(bytes).unwrap_or([0u8; N])
 }
 
-fn hex_val(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => c - b'A' + 10,
+const NOT_HEX: u8 = 0xff;
+
+/// The value of each hex digit (either case); [`NOT_HEX`] for every other byte.
+const HEX: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 16 {
+        t[b"0123456789abcdef"[i] as usize] = i as u8;
+        t[b"0123456789ABCDEF"[i] as usize] = i as u8;
+        i += 1;
     }
-}
+    t
+};
 
 /// Uppercase hex, the rendering of trace and span ids in every response (spec §3.1).
 pub fn to_upper_hex(bytes: &[u8]) -> String {
@@ -130,6 +148,33 @@ mod tests {
         assert_eq!(parse_id::<8>("49f27147a67ffb2g"), [0; 8]);
         assert_eq!(id_from_bytes::<8>(&[1, 2, 3]), [0; 8]);
         assert_eq!(id_from_bytes::<2>(&[1, 2]), [1, 2]);
+    }
+
+    #[test]
+    fn every_byte_in_every_digit_position_reads_as_the_naive_parser_does() {
+        let naive = |s: &[u8]| -> [u8; 8] {
+            if !s.iter().all(u8::is_ascii_hexdigit) {
+                return base64_id(s);
+            }
+            let digit = |c: u8| (c as char).to_digit(16).expect("hex") as u8;
+            let mut out = [0; 8];
+            for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+                *o = digit(pair[0]) << 4 | digit(pair[1]);
+            }
+            out
+        };
+        let base = *b"0123456789abcDEF";
+        for position in 0..base.len() {
+            for byte in 0..=255u8 {
+                let mut s = base;
+                s[position] = byte;
+                // Only valid UTF-8 reaches the parser.
+                let Ok(text) = std::str::from_utf8(&s) else {
+                    continue;
+                };
+                assert_eq!(parse_id::<8>(text), naive(&s), "{s:?}");
+            }
+        }
     }
 
     #[test]
