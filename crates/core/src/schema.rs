@@ -4,11 +4,11 @@
 //!
 //! | column | Arrow type | notes |
 //! |---|---|---|
-//! | `service_name` | Utf8 | first sort key |
-//! | `severity_text` | Utf8 | second sort key; one of the seven stored names |
-//! | `timestamp` | Timestamp(ns, UTC) | third sort key |
+//! | `service_name` | Utf8 | |
+//! | `severity_text` | Utf8 | one of the seven stored names |
+//! | `timestamp` | Timestamp(ns, UTC) | sort key (within each severity group, see below) |
 //! | `observed_timestamp` | Timestamp(ns, UTC) | |
-//! | `uuid` | FixedSizeBinary(16) | UUIDv7, fourth sort key |
+//! | `uuid` | FixedSizeBinary(16) | UUIDv7, sort key after `timestamp` |
 //! | `trace_id` | FixedSizeBinary(16) | all zero = none |
 //! | `span_id` | FixedSizeBinary(8) | all zero = none |
 //! | `trace_flags` | UInt32 | |
@@ -20,6 +20,10 @@
 //! | `instrumentation_scope` | Utf8 | |
 //! | `event_name` | Utf8 | |
 //! | `bytes_uncompressed` | UInt64 | |
+//!
+//! Rows in a file are sorted by (severity group, `timestamp`, `uuid`): `error` and `fatal` rows after all others,
+//! each group in row groups of its own (`quarry_index::file_order_key`), which the files' `sorting_columns` state
+//! per row group.
 //!
 //! No column is nullable. The team, date and hour are not columns: they are the hive-style directories above each
 //! file (`team=1/date=2026-11-01/hour=00`), which readers turn into columns themselves.
@@ -118,75 +122,91 @@ pub fn log_schema() -> SchemaRef {
 }
 
 /// Builds a [`RecordBatch`] of `records` (owned or borrowed) in the order given.
+///
+/// One pass over the records fills every column: a flush converts tens of thousands of records spread over the
+/// heap, and a pass per column read each record sixteen times from memory instead of once.
 pub fn records_to_batch<R: std::borrow::Borrow<LogRecord>>(
     records: &[R],
 ) -> Result<RecordBatch, ArrowError> {
-    let records: Vec<&LogRecord> = records.iter().map(|r| r.borrow()).collect();
-    let records = records.as_slice();
     let n = records.len();
-    let strings = |f: &dyn Fn(&LogRecord) -> &str| -> ArrayRef {
-        let bytes: usize = records.iter().map(|r| f(r).len()).sum();
-        let mut b = StringBuilder::with_capacity(n, bytes);
-        for r in records {
-            b.append_value(f(r));
-        }
-        Arc::new(b.finish())
-    };
-    let fixed = |width: i32, f: &dyn Fn(&LogRecord) -> &[u8]| -> Result<ArrayRef, ArrowError> {
-        let mut b = FixedSizeBinaryBuilder::with_capacity(n, width);
-        for r in records {
-            b.append_value(f(r))?;
-        }
-        Ok(Arc::new(b.finish()))
-    };
-    let maps = |f: &dyn Fn(&LogRecord) -> &Attributes| -> Result<ArrayRef, ArrowError> {
-        let (mut entries, mut key_bytes, mut value_bytes) = (0, 0, 0);
-        for (k, v) in records.iter().flat_map(|r| f(r)) {
-            entries += 1;
-            key_bytes += k.len();
-            value_bytes += v.len();
-        }
-        let mut b = map_builder_with_capacity(n, entries, key_bytes, value_bytes);
-        for r in records {
-            for (k, v) in f(r) {
-                b.keys().append_value(k);
-                b.values().append_value(v);
+    // Capacities from the records' own fields (lengths live in the records, not behind their pointers). A map's
+    // text is its keys and values together: each of its two builders gets room for all of it.
+    let (mut service, mut body, mut scope, mut event) = (0, 0, 0, 0);
+    let (mut log_entries, mut log_text, mut res_entries, mut res_text) = (0, 0, 0, 0);
+    for r in records {
+        let r = r.borrow();
+        service += r.service_name.len();
+        body += r.body.len();
+        scope += r.instrumentation_scope.len();
+        event += r.event_name.len();
+        log_entries += r.attributes.len();
+        log_text += r.attributes.text_len();
+        res_entries += r.resource_attributes.len();
+        res_text += r.resource_attributes.text_len();
+    }
+    let mut service = StringBuilder::with_capacity(n, service);
+    let mut severity = StringBuilder::with_capacity(n, 5 * n);
+    let mut timestamp = Vec::with_capacity(n);
+    let mut observed = Vec::with_capacity(n);
+    let mut uuid = FixedSizeBinaryBuilder::with_capacity(n, 16);
+    let mut trace = FixedSizeBinaryBuilder::with_capacity(n, 16);
+    let mut span = FixedSizeBinaryBuilder::with_capacity(n, 8);
+    let mut flags = Vec::with_capacity(n);
+    let mut number = Vec::with_capacity(n);
+    let mut body = StringBuilder::with_capacity(n, body);
+    let mut attrs = map_builder_with_capacity(n, log_entries, log_text, log_text);
+    let mut resource = map_builder_with_capacity(n, res_entries, res_text, res_text);
+    let mut fingerprint = Vec::with_capacity(n);
+    let mut scope = StringBuilder::with_capacity(n, scope);
+    let mut event = StringBuilder::with_capacity(n, event);
+    let mut bytes = Vec::with_capacity(n);
+    for r in records {
+        let r = r.borrow();
+        service.append_value(&r.service_name);
+        severity.append_value(r.severity_text.as_str());
+        timestamp.push(r.timestamp);
+        observed.push(r.observed_timestamp);
+        uuid.append_value(r.uuid)?;
+        trace.append_value(r.trace_id)?;
+        span.append_value(r.span_id)?;
+        flags.push(r.trace_flags);
+        number.push(r.severity_number);
+        body.append_value(&r.body);
+        for (map, pairs) in [
+            (&mut attrs, &r.attributes),
+            (&mut resource, &r.resource_attributes),
+        ] {
+            for (k, v) in pairs {
+                map.keys().append_value(k);
+                map.values().append_value(v);
             }
-            b.append(true)?;
+            map.append(true)?;
         }
-        Ok(Arc::new(b.finish()))
-    };
-    let ts = |f: &dyn Fn(&LogRecord) -> i64| -> ArrayRef {
-        Arc::new(
-            TimestampNanosecondArray::from_iter_values(records.iter().map(|r| f(r)))
-                .with_timezone("UTC"),
-        )
+        fingerprint.push(r.resource_fingerprint);
+        scope.append_value(&r.instrumentation_scope);
+        event.append_value(&r.event_name);
+        bytes.push(r.bytes_uncompressed);
+    }
+    let ts = |v: Vec<i64>| -> ArrayRef {
+        Arc::new(TimestampNanosecondArray::from(v).with_timezone("UTC"))
     };
     let columns: Vec<ArrayRef> = vec![
-        strings(&|r| &r.service_name),
-        strings(&|r| r.severity_text.as_str()),
-        ts(&|r| r.timestamp),
-        ts(&|r| r.observed_timestamp),
-        fixed(16, &|r| &r.uuid)?,
-        fixed(16, &|r| &r.trace_id)?,
-        fixed(8, &|r| &r.span_id)?,
-        Arc::new(UInt32Array::from_iter_values(
-            records.iter().map(|r| r.trace_flags),
-        )),
-        Arc::new(Int32Array::from_iter_values(
-            records.iter().map(|r| r.severity_number),
-        )),
-        strings(&|r| &r.body),
-        maps(&|r| &r.attributes)?,
-        maps(&|r| &r.resource_attributes)?,
-        Arc::new(UInt64Array::from_iter_values(
-            records.iter().map(|r| r.resource_fingerprint),
-        )),
-        strings(&|r| &r.instrumentation_scope),
-        strings(&|r| &r.event_name),
-        Arc::new(UInt64Array::from_iter_values(
-            records.iter().map(|r| r.bytes_uncompressed),
-        )),
+        Arc::new(service.finish()),
+        Arc::new(severity.finish()),
+        ts(timestamp),
+        ts(observed),
+        Arc::new(uuid.finish()),
+        Arc::new(trace.finish()),
+        Arc::new(span.finish()),
+        Arc::new(UInt32Array::from(flags)),
+        Arc::new(Int32Array::from(number)),
+        Arc::new(body.finish()),
+        Arc::new(attrs.finish()),
+        Arc::new(resource.finish()),
+        Arc::new(UInt64Array::from(fingerprint)),
+        Arc::new(scope.finish()),
+        Arc::new(event.finish()),
+        Arc::new(UInt64Array::from(bytes)),
     ];
     RecordBatch::try_new(log_schema(), columns)
 }
