@@ -2,8 +2,9 @@
 //!
 //! **Inputs**: bytes in one of three wire formats (flat JSON Lines, OTLP/JSON, OTLP protobuf). **Outputs**:
 //! [`LogRecord`]s and their Arrow form ([`schema::records_to_batch`]). **Main types**: [`DecodedLog`] (what a
-//! client sent, severity already normalised), [`Stamper`] (assigns UUIDv7, observation time and resource
-//! fingerprint from an injected [`Clock`]), [`LogRecord`] (one stored row), [`Severity`].
+//! client sent, severity already normalised), [`Attributes`] (a record's key/value pairs, packed in one buffer),
+//! [`Stamper`] (assigns UUIDv7, observation time and resource fingerprint from an injected [`Clock`]),
+//! [`LogRecord`] (one stored row), [`Severity`].
 //!
 //! This crate does no I/O and knows nothing of storage or queries.
 //!
