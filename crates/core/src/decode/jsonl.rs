@@ -24,6 +24,8 @@
 //! [`RecordError`] naming the field; the other lines are kept. Blank lines are skipped.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -129,12 +131,22 @@ const PARALLEL_PIECE_BYTES: usize = 2 << 20;
 /// Decodes whole lines, the first of which has number `line_base`.
 fn decode_piece(input: &[u8], line_base: usize) -> Decoded {
     let mut out = Decoded::default();
+    let mut memo = ResourceMemo::default();
     for (index, line) in super::lines(input).enumerate() {
         let line = line.trim_ascii();
         if line.is_empty() {
             continue;
         }
-        match decode_line(line_base + index, line) {
+        let index = line_base + index;
+        // `decode_line`, with the resource memo on the fast path.
+        let decoded = match utf8_object(index, line) {
+            Err(e) => Err(e),
+            Ok(text) => match super::scan::scan_line(text, &memo) {
+                Some(fields) => convert(index, fields, &mut memo),
+                None => decode_line_reference(index, line),
+            },
+        };
+        match decoded {
             Ok(log) => out.logs.push(log),
             Err(e) => out.errors.push(e),
         }
@@ -158,13 +170,14 @@ pub fn decode_line_fast(index: usize, line: &[u8]) -> Option<Result<DecodedLog, 
         Ok(text) => text,
         Err(e) => return Some(Err(e)),
     };
-    super::scan::scan_line(text).map(|fields| convert(index, fields))
+    let mut memo = ResourceMemo::default();
+    super::scan::scan_line(text, &memo).map(|fields| convert(index, fields, &mut memo))
 }
 
 /// [`decode_line`] through serde_json only: the reference the fast scanner is tested against.
 pub fn decode_line_reference(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError> {
     let text = utf8_object(index, line)?;
-    reference_fields(index, text).and_then(|f| convert(index, f))
+    reference_fields(index, text).and_then(|f| convert(index, f, &mut ResourceMemo::default()))
 }
 
 fn utf8_object(index: usize, line: &[u8]) -> Result<&str, RecordError> {
@@ -197,6 +210,8 @@ pub(crate) struct RawFields<'a> {
     pub(crate) trace_flags: Option<&'a str>,
     pub(crate) attributes: Option<Entries<'a>>,
     pub(crate) resource_attributes: Option<Entries<'a>>,
+    /// The raw text of the `resource_attributes` object (fast path only).
+    pub(crate) resource_raw: Option<&'a str>,
     pub(crate) instrumentation_scope: Option<&'a str>,
     pub(crate) event_name: Option<&'a str>,
 }
@@ -219,13 +234,19 @@ fn reference_fields(index: usize, text: &str) -> Result<RawFields<'_>, RecordErr
         trace_flags: get(rec.trace_flags),
         attributes: rec.attributes,
         resource_attributes: rec.resource_attributes,
+        resource_raw: None,
         instrumentation_scope: get(rec.instrumentation_scope),
         event_name: get(rec.event_name),
     })
 }
 
-/// Turns raw field texts into a record, or the error naming the first bad field.
-fn convert(index: usize, rec: RawFields<'_>) -> Result<DecodedLog, RecordError> {
+/// Turns raw field texts into a record, or the error naming the first bad field. A resource object converted
+/// from text (not taken from `memo`) becomes the memo.
+fn convert<'a>(
+    index: usize,
+    rec: RawFields<'a>,
+    memo: &mut ResourceMemo<'a>,
+) -> Result<DecodedLog, RecordError> {
     let err = |field: &str, reason: &str| RecordError::new(index, field, reason);
 
     let timestamp = opt(rec.timestamp)
@@ -272,8 +293,12 @@ fn convert(index: usize, rec: RawFields<'_>) -> Result<DecodedLog, RecordError> 
         .unwrap_or(0);
     let attributes =
         attributes_of(rec.attributes).map_err(|(f, r)| err(&format!("attributes{f}"), &r))?;
+    let from_text = matches!(rec.resource_attributes, Some(Entries::Object(_)));
     let mut resource_attributes = attributes_of(rec.resource_attributes)
         .map_err(|(f, r)| err(&format!("resource_attributes{f}"), &r))?;
+    if let (true, Some(raw)) = (from_text, rec.resource_raw) {
+        memo.insert(raw, resource_attributes.clone());
+    }
     let instrumentation_scope = opt_text(rec.instrumentation_scope)
         .map_err(|r| err("instrumentation_scope", r))?
         .unwrap_or_default();
@@ -413,6 +438,58 @@ fn raw_to_text_into(text: &str, out: &mut String) -> Result<(), String> {
 pub(crate) enum Entries<'a> {
     Object(Vec<(Cow<'a, str>, &'a str)>),
     NotAnObject,
+    /// Already converted: the same text as the [`ResourceMemo`]'s.
+    Converted(Attributes),
+}
+
+/// The `resource_attributes` objects a piece's fast path has converted, by their raw text (conversions before
+/// `service.name` is added from a line's own `service_name`). Lines repeat their resource's object verbatim, and
+/// finding an object's end and hashing it costs a fifth of scanning and converting it again.
+#[derive(Default)]
+pub(crate) struct ResourceMemo<'a> {
+    by_hash: HashMap<u64, (&'a str, Attributes), BuildHasherDefault<HashIsKey>>,
+}
+
+impl<'a> ResourceMemo<'a> {
+    /// Objects kept at most; a piece with more distinct resources starts over (memory stays bounded).
+    const MAX_ENTRIES: usize = 4096;
+
+    /// The conversion of an object whose raw text is `raw`.
+    pub(crate) fn get(&self, raw: &str) -> Option<&Attributes> {
+        self.by_hash
+            .get(&xxhash_rust::xxh3::xxh3_64(raw.as_bytes()))
+            .filter(|(text, _)| *text == raw)
+            .map(|(_, attrs)| attrs)
+    }
+
+    fn insert(&mut self, raw: &'a str, attrs: Attributes) {
+        if self.by_hash.len() >= Self::MAX_ENTRIES {
+            self.by_hash.clear();
+        }
+        self.by_hash
+            .insert(xxhash_rust::xxh3::xxh3_64(raw.as_bytes()), (raw, attrs));
+    }
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+pub(crate) struct HashIsKey(u64);
+
+impl std::hash::Hasher for HashIsKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed with it; anything else still gets a (weak) hash rather than none.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
@@ -481,6 +558,7 @@ fn attributes_of(field: Option<Entries<'_>>) -> Result<Attributes, (String, Stri
             ));
         }
         Some(Entries::Object(entries)) => entries,
+        Some(Entries::Converted(attrs)) => return Ok(attrs),
     };
     // The raw texts bound the converted ones (quotes and escapes only shrink), so the text is one allocation.
     let bytes = entries.iter().map(|(k, v)| k.len() + v.len()).sum();

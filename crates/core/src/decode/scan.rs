@@ -24,10 +24,15 @@
 
 use std::borrow::Cow;
 
-use super::jsonl::{Entries, RawFields};
+use super::jsonl::{Entries, RawFields, ResourceMemo};
 
 /// Scans one line; `None` when the line is outside the accepted subset (not necessarily invalid).
-pub(crate) fn scan_line(line: &str) -> Option<RawFields<'_>> {
+///
+/// `memo` holds the raw texts and conversions of earlier lines' `resource_attributes` objects: when this line's
+/// object is byte for byte one of them, it is not scanned again but taken as converted. Its end is found by a
+/// quick skip that checks nothing, which is sound: a line that begins, at the object, with the complete text of
+/// an object the full scan accepted parses to that object and ends where it does.
+pub(crate) fn scan_line<'a>(line: &'a str, memo: &ResourceMemo<'_>) -> Option<RawFields<'a>> {
     let mut s = Scanner {
         b: line.as_bytes(),
         text: line,
@@ -46,7 +51,22 @@ pub(crate) fn scan_line(line: &str) -> Option<RawFields<'_>> {
             // serde rejects a repeated field, so a second value goes to the reference path.
             match key {
                 b"attributes" => set_once(&mut out.attributes, s.attrs()?)?,
-                b"resource_attributes" => set_once(&mut out.resource_attributes, s.attrs()?)?,
+                b"resource_attributes" => {
+                    let start = s.at;
+                    let known = s
+                        .object_end()
+                        .map(|end| &s.text[start..end])
+                        .and_then(|raw| Some((raw, memo.get(raw)?)));
+                    let entries = match known {
+                        Some((raw, attrs)) => {
+                            s.at += raw.len();
+                            Entries::Converted(attrs.clone())
+                        }
+                        None => s.attrs()?,
+                    };
+                    out.resource_raw = Some(&s.text[start..s.at]);
+                    set_once(&mut out.resource_attributes, entries)?
+                }
                 _ => set_once(scalar_slot(&mut out, key)?, s.scalar()?)?,
             }
             if !s.next_member()? {
@@ -105,7 +125,8 @@ fn special(b: &[u8], mut from: usize) -> Option<usize> {
         }
         from += 8;
     }
-    b[from..]
+    // `from` may be past the end (a backslash ending the input): nothing is found there.
+    b.get(from..)?
         .iter()
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
         .map(|p| from + p)
@@ -260,6 +281,35 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Where the flat object at the cursor seems to end (just after its `}`), without checking its contents:
+    /// only strings are followed, so that a `}` inside one is skipped. `None` at anything else.
+    fn object_end(&self) -> Option<usize> {
+        let b = self.b;
+        let mut i = self.at;
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        i += 1;
+        loop {
+            match *b.get(i)? {
+                b'"' => loop {
+                    i = special(b, i + 1)?;
+                    match b[i] {
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\\' => i += 1, // the escaped byte is skipped by the next search's `+ 1`
+                        _ => return None,
+                    }
+                },
+                b'}' => return Some(i + 1),
+                b'{' | b'[' => return None,
+                _ => i += 1,
+            }
+        }
+    }
+
     /// An attribute object (flat); `null` and other non-objects are left to the reference path.
     fn attrs(&mut self) -> Option<Entries<'a>> {
         self.eat(b'{')?;
@@ -306,6 +356,8 @@ mod tests {
                 assert_eq!(super::special(&b, 0), naive(&b, 0));
                 b.push(special_byte);
                 b.extend_from_slice(b"\"\x01tail");
+                // Past the end (a backslash ending the input moves the search there): nothing.
+                assert_eq!(super::special(&b, b.len() + 1), None);
                 for from in 0..b.len() {
                     assert_eq!(
                         super::special(&b, from),
@@ -321,6 +373,7 @@ mod tests {
     fn accepts_the_usual_shape_and_returns_raw_texts() {
         let f = scan_line(
             r#" {"timestamp":"2026-11-01T00:00:00Z", "severity_number": -17 ,"body":"a\"b","attributes":{"k":"v","n":1.5e3,"z":null}} "#,
+            &Default::default(),
         )
         .expect("accepted");
         assert_eq!(f.timestamp, Some(r#""2026-11-01T00:00:00Z""#));
@@ -353,7 +406,7 @@ mod tests {
             r#"{"body":"a""#,              // unterminated
             r#"{"body":nul}"#,             // bad literal
         ] {
-            assert!(scan_line(line).is_none(), "{line}");
+            assert!(scan_line(line, &Default::default()).is_none(), "{line}");
         }
     }
 }

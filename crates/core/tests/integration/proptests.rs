@@ -42,6 +42,43 @@ fn check_fast_path(input: &[u8]) -> Result<bool, TestCaseError> {
     Ok(scanned)
 }
 
+/// Lines whose resource objects repeat, byte for byte or nearly: the JSON Lines decoder converts a repeated
+/// object once per piece (`ResourceMemo`), which must not change any line's answer.
+const RESOURCE_LINES: &[&str] = &[
+    r#"{"service_name":"a","resource_attributes":{"host.name":"h1","k8s":"x"},"body":"1"}"#,
+    r#"{"service_name":"b","resource_attributes":{"host.name":"h1","k8s":"x"},"body":"2"}"#,
+    r#"{"resource_attributes":{"host.name":"h1","k8s":"x"}}"#,
+    r#"{"resource_attributes":{"host.name":"h1","k8s":"x","service.name":"s"},"service_name":"t"}"#,
+    r#"{"resource_attributes":{"host.name":"h1","k8s":"x"} ,"body":"space"}"#,
+    r#"{"resource_attributes":{"host.name":"h1","k8s":"x"}"#,
+    r#"{"resource_attributes":{"a":"}","b":"\"}\\"},"body":"braces in strings"}"#,
+    r#"{"resource_attributes":{"a":"}","b":"\"}\\"}}"#,
+    r#"{"resource_attributes":{"n":1,"t":true,"z":null,"n":2}}"#,
+    r#"{"resource_attributes":{"n":1,"t":true,"z":null,"n":2},"resource_attributes":{}}"#,
+    r#"{"resource_attributes":{"x":{"nested":1}}}"#,
+    r#"{"resource_attributes":{"bad":"\ud800"}}"#,
+    r#"{"resource_attributes":{"bad":"\ud800"},"body":"again"}"#,
+    r#"{"resource_attributes":{"host.name":"h1","k8s":"x"},"timestamp":"not a time"}"#,
+];
+
+/// Decoding `input` whole gives every line the answer it gets alone.
+fn check_lines_decode_alone(input: &[u8]) -> Result<(), TestCaseError> {
+    let whole = decode(Format::JsonLines, input).expect("JSON Lines never fails as a whole");
+    let mut alone = Decoded::default();
+    for (i, line) in input.split(|&b| b == b'\n').enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        match jsonl::decode_line(i, line) {
+            Ok(log) => alone.logs.push(log),
+            Err(e) => alone.errors.push(e),
+        }
+    }
+    prop_assert_eq!(whole, alone);
+    Ok(())
+}
+
 /// One edit of a byte string.
 #[derive(Debug, Clone)]
 enum Edit {
@@ -192,6 +229,15 @@ proptest! {
     fn the_fast_scanner_agrees_with_serde_json_on_arbitrary_text(line in any::<String>()) {
         check_fast_path(format!("{{\"body\":\"{line}\"}}").as_bytes())?;
         check_fast_path(line.as_bytes())?;
+    }
+
+    #[test]
+    fn repeated_resource_objects_decode_as_each_line_alone(
+        picks in proptest::collection::vec(0..RESOURCE_LINES.len(), 1..24),
+        edits in proptest::collection::vec(edit(), 0..3),
+    ) {
+        let input = picks.iter().map(|&i| RESOURCE_LINES[i]).collect::<Vec<_>>().join("\n");
+        check_lines_decode_alone(&apply(input.into_bytes(), &edits))?;
     }
 
     #[test]
