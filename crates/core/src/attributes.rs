@@ -221,7 +221,7 @@ impl ExactSizeIterator for Iter<'_> {}
 ///
 /// Values can be written straight into the set's text ([`AttributesBuilder::push_with`]), so a decoder copies
 /// each value once, from the input to its place.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AttributesBuilder {
     text: String,
     ends: Vec<u32>,
@@ -232,6 +232,12 @@ pub struct AttributesBuilder {
     /// The most bytes of text accepted: [`Attributes::MAX_TEXT`], or `u32::MAX` for an insert.
     limit: usize,
     too_large: bool,
+}
+
+impl Default for AttributesBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl AttributesBuilder {
@@ -286,6 +292,11 @@ impl AttributesBuilder {
             self.text.truncate(start);
             return Err(e);
         }
+        // `write` may only append; anything else leaves offsets that do not match the text (later reads panic).
+        debug_assert!(
+            self.text.len() >= key_end && self.text.as_bytes()[start..key_end] == *key.as_bytes(),
+            "AttributesBuilder::push_with: the value writer changed text before the value"
+        );
         self.end_entry(key_end);
         Ok(())
     }
@@ -357,9 +368,18 @@ impl AttributesBuilder {
     }
 
     /// The set as collected, which must be sorted with unique keys and no removal.
-    fn into_sorted(self) -> Result<Attributes, AttributesTooLarge> {
+    fn into_sorted(mut self) -> Result<Attributes, AttributesTooLarge> {
         if self.too_large {
             return Err(AttributesTooLarge);
+        }
+        // Sets live as long as their records (the memtable counts their capacity): a builder that grew by doubling
+        // (no size known up front) or reserved for entries a later duplicate replaced gives back a large excess.
+        // The decoders' usual reservation (the raw texts, quotes included) stays under this and costs no copy.
+        if self.text.capacity() > self.text.len() + self.text.len() / 4 + 64 {
+            self.text.shrink_to_fit();
+        }
+        if self.ends.capacity() > self.ends.len() + 16 {
+            self.ends.shrink_to_fit();
         }
         Ok(Attributes {
             text: self.text,
@@ -489,6 +509,39 @@ mod tests {
             pairs(&a),
             [("a".into(), "1".into()), ("c".into(), "3".into())]
         );
+    }
+
+    #[test]
+    fn a_default_builder_is_an_empty_one() {
+        let mut b = AttributesBuilder::default();
+        b.push("k", "v");
+        assert_eq!(
+            pairs(&b.finish().expect("small")),
+            [("k".into(), "v".into())]
+        );
+    }
+
+    #[test]
+    fn finished_sets_do_not_keep_a_large_excess() {
+        // Grown by doubling (no size known up front), or reserved for duplicates that a later entry replaced.
+        let mut grown = AttributesBuilder::for_stored(0, 0);
+        let mut reserved = AttributesBuilder::with_capacity(2, 10_000);
+        for i in 0..100 {
+            grown.push(&format!("key{i:03}"), "a value of some length");
+            reserved.push("k", &"x".repeat(i));
+        }
+        for (a, len) in [(grown.finish(), 100 * 28), (reserved.finish(), 1 + 99)] {
+            let a = a.expect("small");
+            assert_eq!(a.text_len(), len);
+            assert!(
+                a.memory_size()
+                    <= std::mem::size_of::<Attributes>()
+                        + len
+                        + len / 4
+                        + 64
+                        + 4 * (a.ends.len() + 16)
+            );
+        }
     }
 
     #[test]

@@ -145,17 +145,32 @@ pub fn decode(format: Format, data: &[u8]) {
     }
 }
 
-/// [`decode`] of JSON Lines; and every line the fast scanner reads itself decodes exactly as the serde_json
-/// reference decoder decodes it (record or error).
+/// [`decode`] of JSON Lines; every line the fast scanner reads itself decodes exactly as the serde_json
+/// reference decoder decodes it (record or error); and the whole input decodes exactly as its lines do one by one
+/// (the decoder carries state from line to line: the resource memo).
 pub fn decode_jsonl(data: &[u8]) {
     decode(Format::JsonLines, data);
+    let mut alone = quarry_core::Decoded::default();
     for (i, line) in data.split(|&b| b == b'\n').enumerate() {
-        if let Some(fast) = quarry_core::decode::jsonl::decode_line_fast(i, line.trim_ascii()) {
+        let line = line.trim_ascii();
+        if let Some(fast) = quarry_core::decode::jsonl::decode_line_fast(i, line) {
             assert_eq!(
                 fast,
-                quarry_core::decode::jsonl::decode_line_reference(i, line.trim_ascii())
+                quarry_core::decode::jsonl::decode_line_reference(i, line)
             );
         }
+        if !line.is_empty() {
+            match quarry_core::decode::jsonl::decode_line(i, line) {
+                Ok(log) => alone.logs.push(log),
+                Err(e) => alone.errors.push(e),
+            }
+        }
+    }
+    if let Ok(whole) = quarry_core::decode(Format::JsonLines, data) {
+        assert_eq!(
+            whole, alone,
+            "the whole input decodes as its lines one by one"
+        );
     }
 }
 

@@ -161,7 +161,17 @@ fn map_request(request: ExportLogsServiceRequest, next_index: &mut usize, out: &
 
 /// Key/value list → attributes (sorted, the last duplicate winning); entries without a value are dropped.
 fn attributes_to_text(kvs: Vec<KeyValue>) -> Result<Attributes, AttributesTooLarge> {
-    let mut out = AttributesBuilder::with_capacity(kvs.len(), 0);
+    // Room for the keys and string values (other values are short once rendered, or rare).
+    let bytes = kvs
+        .iter()
+        .map(
+            |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(any_value::Value::StringValue(s)) => kv.key.len() + s.len(),
+                _ => kv.key.len() + 16,
+            },
+        )
+        .sum();
+    let mut out = AttributesBuilder::with_capacity(kvs.len(), bytes);
     for kv in kvs {
         if let Some(value) = kv.value.as_ref().filter(|v| v.value.is_some()) {
             match &value.value {
