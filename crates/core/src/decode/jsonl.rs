@@ -24,9 +24,8 @@
 //! [`RecordError`] naming the field; the other lines are kept. Blank lines are skipped.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -137,16 +136,7 @@ fn decode_piece(input: &[u8], line_base: usize) -> Decoded {
         if line.is_empty() {
             continue;
         }
-        let index = line_base + index;
-        // `decode_line`, with the resource memo on the fast path.
-        let decoded = match utf8_object(index, line) {
-            Err(e) => Err(e),
-            Ok(text) => match super::scan::scan_line(text, &memo) {
-                Some(fields) => convert(index, fields, &mut memo),
-                None => decode_line_reference(index, line),
-            },
-        };
-        match decoded {
+        match decode_line_with(line_base + index, line, &mut memo) {
             Ok(log) => out.logs.push(log),
             Err(e) => out.errors.push(e),
         }
@@ -161,17 +151,33 @@ fn decode_piece(input: &[u8], line_base: usize) -> Decoded {
 /// ([`decode_line_reference`]), so errors and unusual inputs are handled by one implementation. Both produce the
 /// same [`RawFields`] and share the conversion, and tests check that they agree.
 pub fn decode_line(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError> {
-    decode_line_fast(index, line).unwrap_or_else(|| decode_line_reference(index, line))
+    decode_line_with(index, line, &mut ResourceMemo::default())
+}
+
+/// [`decode_line`] with the resource objects of earlier lines of the same input at hand.
+fn decode_line_with<'a>(
+    index: usize,
+    line: &'a [u8],
+    memo: &mut ResourceMemo<'a>,
+) -> Result<DecodedLog, RecordError> {
+    decode_line_fast_with(index, line, memo).unwrap_or_else(|| decode_line_reference(index, line))
 }
 
 /// [`decode_line`] through the fast scanner only: `None` when the scanner leaves the line to the reference path.
 pub fn decode_line_fast(index: usize, line: &[u8]) -> Option<Result<DecodedLog, RecordError>> {
+    decode_line_fast_with(index, line, &mut ResourceMemo::default())
+}
+
+fn decode_line_fast_with<'a>(
+    index: usize,
+    line: &'a [u8],
+    memo: &mut ResourceMemo<'a>,
+) -> Option<Result<DecodedLog, RecordError>> {
     let text = match utf8_object(index, line) {
         Ok(text) => text,
         Err(e) => return Some(Err(e)),
     };
-    let mut memo = ResourceMemo::default();
-    super::scan::scan_line(text, &memo).map(|fields| convert(index, fields, &mut memo))
+    super::scan::scan_line(text, memo).map(|fields| convert(index, fields, memo))
 }
 
 /// [`decode_line`] through serde_json only: the reference the fast scanner is tested against.
@@ -447,7 +453,7 @@ pub(crate) enum Entries<'a> {
 /// finding an object's end and hashing it costs a fifth of scanning and converting it again.
 #[derive(Default)]
 pub(crate) struct ResourceMemo<'a> {
-    by_hash: HashMap<u64, (&'a str, Attributes), BuildHasherDefault<HashIsKey>>,
+    by_hash: FxHashMap<u64, (&'a str, Attributes)>,
 }
 
 impl<'a> ResourceMemo<'a> {
@@ -468,27 +474,6 @@ impl<'a> ResourceMemo<'a> {
         }
         self.by_hash
             .insert(xxhash_rust::xxh3::xxh3_64(raw.as_bytes()), (raw, attrs));
-    }
-}
-
-/// A hasher for keys that are hashes already.
-#[derive(Default)]
-pub(crate) struct HashIsKey(u64);
-
-impl std::hash::Hasher for HashIsKey {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are hashed with it; anything else still gets a (weak) hash rather than none.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }
 

@@ -281,31 +281,22 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Where the flat object at the cursor seems to end (just after its `}`), without checking its contents:
-    /// only strings are followed, so that a `}` inside one is skipped. `None` at anything else.
+    /// Where the flat object at the cursor seems to end (just after its `}`), without checking its contents
+    /// beyond its strings, which are followed so that a `}` inside one is skipped. `None` at anything else.
     fn object_end(&self) -> Option<usize> {
-        let b = self.b;
-        let mut i = self.at;
-        if b.get(i) != Some(&b'{') {
-            return None;
-        }
-        i += 1;
+        let mut probe = Scanner {
+            at: self.at,
+            ..*self
+        };
+        probe.eat(b'{')?;
         loop {
-            match *b.get(i)? {
-                b'"' => loop {
-                    i = special(b, i + 1)?;
-                    match b[i] {
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        b'\\' => i += 1, // the escaped byte is skipped by the next search's `+ 1`
-                        _ => return None,
-                    }
-                },
-                b'}' => return Some(i + 1),
+            match *probe.b.get(probe.at)? {
+                b'"' => {
+                    probe.string()?;
+                }
+                b'}' => return Some(probe.at + 1),
                 b'{' | b'[' => return None,
-                _ => i += 1,
+                _ => probe.at += 1,
             }
         }
     }
