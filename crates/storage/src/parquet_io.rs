@@ -137,14 +137,20 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
     // Log attribute values mix a few repeated values (methods, routes, regions) with ids (users, requests) that
     // fill a row group's dictionary to its 1 MB limit. Reading any row of a row group decodes its whole
     // dictionary page first: ~440 KB of zstd and tens of thousands of strings per list request at 10M rows.
-    b = b.set_column_dictionary_enabled(
-        ColumnPath::new(vec![
-            columns::ATTRIBUTES.into(),
-            "key_value".into(),
-            "value".into(),
-        ]),
-        false,
-    );
+    // Attribute keys repeat in the same order row after row, which zstd shrinks as well as a dictionary does
+    // (100,000 generated rows: +4 KB of Parquet in 7.15 MB) while interning each key cost ~130 instructions
+    // (ingest 3.99 → 3.89 G instructions per 100k rows). Resource values keep theirs: without it their zstd
+    // costs more than the interning saves, and they take 6% more bytes.
+    for (map, leaf) in [
+        (columns::ATTRIBUTES, "value"),
+        (columns::ATTRIBUTES, "key"),
+        (columns::RESOURCE_ATTRIBUTES, "key"),
+    ] {
+        b = b.set_column_dictionary_enabled(
+            ColumnPath::new(vec![map.into(), "key_value".into(), leaf.into()]),
+            false,
+        );
+    }
     // Min/max of ids, bodies and attribute entries prune nothing; computing them costs on every value. Nor do
     // those of `service_name` (every row group and page holds most services: rows are in time order) or of the
     // scope and event name (mostly one value), and their min/max cost 4.2% of a one-core ingest (a `memcmp` per
