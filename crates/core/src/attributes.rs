@@ -63,6 +63,24 @@ impl Attributes {
         self.text.len()
     }
 
+    /// All keys and values back to back in key order, without separators (`key₀ value₀ key₁ value₁ …`; see the
+    /// module docs): what a serialiser can copy at once, with the pairs' lengths beside it.
+    #[inline]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The byte lengths of each pair's key and value, in key order: with [`Attributes::text`], the whole set.
+    pub fn lengths(&self) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
+        let mut start = 0u32;
+        self.ends.chunks_exact(2).map(move |pair| {
+            let (key_end, value_end) = (pair[0], pair[1]);
+            let lengths = ((key_end - start) as usize, (value_end - key_end) as usize);
+            start = value_end;
+            lengths
+        })
+    }
+
     /// Pair `i` in key order.
     ///
     /// # Panics
@@ -408,6 +426,22 @@ mod tests {
             };
         }
         m.into_iter().collect()
+    }
+
+    #[test]
+    fn text_and_lengths_describe_the_pairs() {
+        let set: Attributes = [("b", "ü2"), ("", ""), ("a", ""), ("日本", "x")]
+            .into_iter()
+            .collect();
+        let pairs: Vec<(&str, &str)> = set.iter().collect();
+        let concatenated: String = pairs.iter().flat_map(|(k, v)| [*k, *v]).collect();
+        assert_eq!(set.text(), concatenated);
+        let lengths: Vec<(usize, usize)> = set.lengths().collect();
+        let expected: Vec<(usize, usize)> = pairs.iter().map(|(k, v)| (k.len(), v.len())).collect();
+        assert_eq!(lengths, expected);
+        assert_eq!(set.lengths().len(), 4);
+        assert_eq!(Attributes::new().lengths().count(), 0);
+        assert_eq!(Attributes::new().text(), "");
     }
 
     #[test]

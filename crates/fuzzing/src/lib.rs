@@ -196,8 +196,10 @@ pub fn wal_frames(data: &[u8]) {
         rest.to_vec()
     } else {
         // "QWAL" u16 version u16 flags u64 segment_id, then u32 length, u32 crc32(length ++ payload), payload.
+        // Modes 1, 5, … frame the payload in a version-1 segment, modes 3, 7, … in a version-2 one.
+        let version: u16 = if mode % 4 == 1 { 1 } else { 2 };
         let mut s = b"QWAL".to_vec();
-        s.extend_from_slice(&1u16.to_le_bytes());
+        s.extend_from_slice(&version.to_le_bytes());
         s.extend_from_slice(&0u16.to_le_bytes());
         s.extend_from_slice(&7u64.to_le_bytes());
         let len = rest.len() as u32;

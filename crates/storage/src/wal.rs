@@ -3,10 +3,13 @@
 //! ```text
 //! <data>/wal/<segment id, 20 decimal digits>.wal
 //! segment := header frame*
-//! header  := "QWAL" u16 version(=1) u16 flags(=0) u64 segment_id            -- 16 bytes, little-endian
+//! header  := "QWAL" u16 version u16 flags(=0) u64 segment_id               -- 16 bytes, little-endian
 //! frame   := u32 payload_length, u32 crc32(payload_length ++ payload), payload
-//! payload := a batch in the encoding of `codec` (team + records)
+//! payload := a batch in the encoding of `codec` (team + records), in the segment's format version
 //! ```
+//!
+//! This build writes version 2 and replays versions 1 and 2 (they differ in how attribute sets are encoded, see
+//! `codec`), so segments left by an older build are replayed after an upgrade.
 //!
 //! A frame is acknowledged only after it is written and `fdatasync`ed (group commit: many concurrent appends
 //! share one sync). Recovery reads each segment up to the first frame that is incomplete or fails its CRC: that
@@ -28,7 +31,8 @@ use quarry_core::{LogRecord, TeamId};
 use crate::{Error, Result, io_err, sync_dir};
 
 const MAGIC: &[u8; 4] = b"QWAL";
-const VERSION: u16 = 1;
+/// The format version of new segments.
+const VERSION: u16 = crate::codec::VERSION;
 pub(crate) const HEADER_LEN: u64 = 16;
 /// The largest payload of one frame.
 pub(crate) const MAX_FRAME: u32 = 1 << 30;
@@ -134,8 +138,11 @@ pub fn scan_segment(data: &[u8]) -> std::result::Result<SegmentScan, (u64, Strin
         return Err((0, "bad magic".into()));
     }
     let version = u16::from_le_bytes([data[4], data[5]]);
-    if version != VERSION {
-        return Err((4, format!("version {version}, this build reads {VERSION}")));
+    if !(1..=VERSION).contains(&version) {
+        return Err((
+            4,
+            format!("version {version}, this build reads 1 to {VERSION}"),
+        ));
     }
     let mut pos = HEADER_LEN as usize;
     while pos < data.len() {
@@ -158,7 +165,7 @@ pub fn scan_segment(data: &[u8]) -> std::result::Result<SegmentScan, (u64, Strin
             out.torn = Some(format!("frame checksum mismatch at offset {pos}"));
             break;
         }
-        let batch = crate::codec::decode_batch(payload).map_err(|reason| {
+        let batch = crate::codec::decode_batch(payload, version).map_err(|reason| {
             (
                 pos as u64,
                 format!("frame passes its checksum but does not decode: {reason}"),
@@ -214,4 +221,43 @@ fn save_tail(path: &Path, data: &[u8], from: usize) -> Result<()> {
     f.set_len(from as u64).map_err(io_err(path))?;
     f.sync_all().map_err(io_err(path))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::tests::with_attributes;
+    use crate::codec::{encode_batch, encode_batch_v1};
+
+    /// A segment of `version` holding one frame of `payload`.
+    fn segment(version: u16, payload: &[u8]) -> Vec<u8> {
+        let mut s = MAGIC.to_vec();
+        s.extend_from_slice(&version.to_le_bytes());
+        s.extend_from_slice(&0u16.to_le_bytes());
+        s.extend_from_slice(&9u64.to_le_bytes());
+        let start = begin_frame(&mut s);
+        s.extend_from_slice(payload);
+        finish_frame(&mut s, start).expect("small frame");
+        s
+    }
+
+    #[test]
+    fn segments_of_both_format_versions_replay() {
+        let records = with_attributes();
+        let mut v1 = Vec::new();
+        encode_batch_v1(&mut v1, TeamId(2), &records);
+        let mut v2 = Vec::new();
+        encode_batch(&mut v2, TeamId(2), &records);
+        for (version, payload) in [(1, &v1), (2, &v2)] {
+            let data = segment(version, payload);
+            let scan = scan_segment(&data).expect("readable");
+            assert_eq!(scan.batches, vec![(TeamId(2), records.clone())]);
+            assert_eq!((scan.valid_len, scan.torn), (data.len(), None));
+        }
+        // A payload read under the other version does not decode: an error, never other records.
+        assert!(scan_segment(&segment(1, &v2)).is_err());
+        assert!(scan_segment(&segment(2, &v1)).is_err());
+        assert!(scan_segment(&segment(3, &v2)).is_err());
+        assert!(scan_segment(&segment(0, &v2)).is_err());
+    }
 }
