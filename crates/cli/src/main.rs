@@ -456,6 +456,14 @@ const CHUNK: usize = 8 << 20;
 /// a file without line ends cannot take all memory.
 const MAX_LINE: usize = 256 << 20;
 
+/// One chunk of input, decoded: what the reading thread hands to the ingesting one.
+struct DecodedChunk {
+    decoded: quarry::Decoded,
+    /// Input lines before this chunk (for line-oriented input), to number its rejections in the whole file.
+    line_base: Option<usize>,
+    bytes: u64,
+}
+
 fn ingest_files(
     engine: &Engine,
     team: TeamId,
@@ -480,6 +488,61 @@ fn ingest_files(
     let files_before = engine.stats()?.storage.files;
     let mut report = IngestReport::default();
     let mut bytes = 0u64;
+    // Reading and decoding run a chunk ahead of ingesting (stamping, the WAL write and its sync, the memtable):
+    // the next chunk decodes while this one waits for its sync, on one core as on several. One chunk waits
+    // between them at most, so memory stays a few chunks.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<DecodedChunk>>(1);
+    std::thread::scope(|scope| -> Result<()> {
+        scope.spawn(move || {
+            if let Err(e) = read_and_decode(format, files, &sender) {
+                // The receiver is gone only when ingesting failed; its error is the one reported.
+                let _ = sender.send(Err(e));
+            }
+        });
+        for chunk in receiver {
+            let DecodedChunk {
+                decoded,
+                line_base,
+                bytes: chunk_bytes,
+            } = chunk?;
+            let mut errors = decoded.errors;
+            let rejected = errors.len() as u64;
+            errors.truncate(quarry::MAX_REPORTED_ERRORS);
+            if let Some(base) = line_base {
+                for e in &mut errors {
+                    e.index += base;
+                }
+            }
+            let accepted = engine.ingest(team, decoded.logs).context("ingesting")?;
+            report.merge(IngestReport {
+                accepted,
+                rejected,
+                errors,
+            });
+            bytes += chunk_bytes;
+            bar.inc(chunk_bytes);
+        }
+        Ok(())
+    })?;
+    engine.flush()?;
+    bar.finish_and_clear();
+    // Background flushes may have written files too; count them all.
+    let files_written = engine.stats()?.storage.files.saturating_sub(files_before);
+    Ok(Summary {
+        report,
+        files_written,
+        elapsed: started.elapsed(),
+        bytes,
+    })
+}
+
+/// Reads `files` in chunks cut at line ends (or whole, for input that is not line-oriented), decodes each chunk
+/// and sends it. Returns early, without error, when the receiver is gone.
+fn read_and_decode(
+    format: Format,
+    files: &[PathBuf],
+    sender: &std::sync::mpsc::SyncSender<Result<DecodedChunk>>,
+) -> Result<()> {
     for path in files {
         let mut reader: Box<dyn Read> = if path == Path::new("-") {
             Box::new(std::io::stdin().lock())
@@ -542,20 +605,19 @@ fn ingest_files(
                 }
             };
             fill = CHUNK;
-            let mut r = engine
-                .ingest_bytes(team, format, &buf[..cut])
-                .with_context(|| format!("ingesting {}", path.display()))?;
-            for e in &mut r.errors {
-                if line_oriented {
-                    e.index += line_base;
-                }
+            let decoded = quarry::decode(format, &buf[..cut])
+                .with_context(|| format!("decoding {}", path.display()))?;
+            let chunk = DecodedChunk {
+                decoded,
+                line_base: line_oriented.then_some(line_base),
+                bytes: cut as u64,
+            };
+            if sender.send(Ok(chunk)).is_err() {
+                return Ok(());
             }
             if line_oriented {
                 line_base += memchr::memchr_iter(b'\n', &buf[..cut]).count();
             }
-            bytes += cut as u64;
-            bar.inc(cut as u64);
-            report.merge(r);
             buf.copy_within(cut.., 0);
             buf.truncate(buf.len() - cut);
             if eof && buf.is_empty() {
@@ -563,16 +625,7 @@ fn ingest_files(
             }
         }
     }
-    engine.flush()?;
-    bar.finish_and_clear();
-    // Background flushes may have written files too; count them all.
-    let files_written = engine.stats()?.storage.files.saturating_sub(files_before);
-    Ok(Summary {
-        report,
-        files_written,
-        elapsed: started.elapsed(),
-        bytes,
-    })
+    Ok(())
 }
 
 fn print_stats(stats: &EngineStats, json: bool) -> Result<()> {
