@@ -80,7 +80,7 @@ pub fn decode(input: &[u8]) -> Decoded {
 /// [`decode`] in (at most) `threads` pieces.
 fn decode_split(input: &[u8], threads: usize) -> Decoded {
     if threads <= 1 {
-        return decode_piece(input, 0);
+        return decode_piece(input, 0, newlines(input) + 1);
     }
     // Pieces start just after a newline, so each holds whole lines; a piece's first line number is the count of
     // newlines before it.
@@ -97,15 +97,19 @@ fn decode_split(input: &[u8], threads: usize) -> Decoded {
     let mut line_base = 0;
     for w in starts.windows(2) {
         let piece = &input[w[0]..w[1]];
-        pieces.push((piece, line_base));
-        line_base += memchr::memchr_iter(b'\n', piece).count();
+        let lines = newlines(piece);
+        pieces.push((piece, line_base, lines + 1));
+        line_base += lines;
     }
+    // The first piece's records are the start of the result: it gets room for every line, so the others are
+    // moved in without growing it.
+    let all_lines = line_base + 1;
     let decoded: Vec<Decoded> = std::thread::scope(|scope| {
         let handles: Vec<_> = pieces[1..]
             .iter()
-            .map(|&(piece, base)| scope.spawn(move || decode_piece(piece, base)))
+            .map(|&(piece, base, lines)| scope.spawn(move || decode_piece(piece, base, lines)))
             .collect();
-        let first = decode_piece(pieces[0].0, 0);
+        let first = decode_piece(pieces[0].0, 0, all_lines);
         std::iter::once(first)
             .chain(
                 handles
@@ -114,12 +118,18 @@ fn decode_split(input: &[u8], threads: usize) -> Decoded {
             )
             .collect()
     });
-    let mut out = Decoded::default();
+    let mut decoded = decoded.into_iter();
+    let mut out = decoded.next().unwrap_or_default();
     for d in decoded {
         out.logs.extend(d.logs);
         out.errors.extend(d.errors);
     }
     out
+}
+
+/// The number of newlines in `input` (a SIMD count).
+fn newlines(input: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', input).count()
 }
 
 /// At most this many threads decode one input.
@@ -128,8 +138,12 @@ const MAX_THREADS: usize = 8;
 const PARALLEL_PIECE_BYTES: usize = 2 << 20;
 
 /// Decodes whole lines, the first of which has number `line_base`.
-fn decode_piece(input: &[u8], line_base: usize) -> Decoded {
+///
+/// `capacity` records are reserved up front (the caller counts lines anyway): growing by doubling copied the
+/// records made so far each time, into fresh memory.
+fn decode_piece(input: &[u8], line_base: usize, capacity: usize) -> Decoded {
     let mut out = Decoded::default();
+    out.logs.reserve(capacity);
     let mut memo = ResourceMemo::default();
     for (index, line) in super::lines(input).enumerate() {
         let line = line.trim_ascii();
