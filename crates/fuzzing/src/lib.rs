@@ -223,10 +223,10 @@ pub fn wal_frames(data: &[u8]) {
 const SIDECAR_FOOTER: usize = 20;
 
 /// `u64 body_length, u16 version, u16 flags, u32 crc32, "QIDX"` after `body` (the grammar in `format.rs`).
-fn with_footer(mut body: Vec<u8>) -> Vec<u8> {
+fn with_footer(mut body: Vec<u8>, version: u16) -> Vec<u8> {
     let len = body.len() as u64;
     body.extend_from_slice(&len.to_le_bytes());
-    body.extend_from_slice(&1u16.to_le_bytes());
+    body.extend_from_slice(&version.to_le_bytes());
     body.extend_from_slice(&0u16.to_le_bytes());
     let crc = crc32fast::hash(&body);
     body.extend_from_slice(&crc.to_le_bytes());
@@ -256,9 +256,9 @@ fn real_sidecar() -> &'static [u8] {
     })
 }
 
-/// The index sidecar reader. The first byte picks the shape: 0, the rest as a whole sidecar; 1, the rest as a
-/// body behind a correct footer; 2 and up, a real sidecar's body XORed with the rest, footer fixed (near-valid
-/// indexes that pass the checksum). An index that reads back (so passed `validate`) must then answer
+/// The index sidecar reader. The first byte picks the shape: 0, the rest as a whole sidecar; 1 and 2, the rest as
+/// a body behind a correct footer of format version 1 and of the current version; 3 and up, a real sidecar's body
+/// XORed with the rest, footer fixed (near-valid indexes that pass the checksum). An index that reads back (so passed `validate`) must then answer
 /// `select`, `minutes_of`, `rows_in_minutes`, `row_group_starts`, `attr_totals`, `time_runs` and
 /// `run_minute_span` (under either time layout flag) without panicking.
 pub fn sidecar(data: &[u8]) {
@@ -267,7 +267,8 @@ pub fn sidecar(data: &[u8]) {
     };
     let bytes = match mode {
         0 => rest.to_vec(),
-        1 => with_footer(rest.to_vec()),
+        1 => with_footer(rest.to_vec(), 1),
+        2 => with_footer(rest.to_vec(), quarry_index::format::VERSION),
         _ => {
             let real = real_sidecar();
             let mut body = real[..real.len() - SIDECAR_FOOTER].to_vec();
@@ -275,7 +276,7 @@ pub fn sidecar(data: &[u8]) {
                 let at = i % body.len();
                 body[at] ^= b;
             }
-            with_footer(body)
+            with_footer(body, quarry_index::format::VERSION)
         }
     };
     for index in [

@@ -81,11 +81,16 @@ fn errors_name_the_file() {
         matches!(err, Error::Io { .. }) && err.to_string().contains("missing.qidx"),
         "{err}"
     );
-    // A future version is refused with a message saying so.
-    let mut future = bytes.clone();
-    let n = future.len();
-    future[n - 12..n - 10].copy_from_slice(&2u16.to_le_bytes());
-    std::fs::write(&path, &future).unwrap();
-    let err = read_sidecar(&path).unwrap_err();
-    assert!(err.to_string().contains("version 2"), "{err}");
+    // A future version (and version 0) is refused with a message saying so.
+    for version in [quarry_index::format::VERSION + 1, 0] {
+        let mut other = bytes.clone();
+        let n = other.len();
+        other[n - 12..n - 10].copy_from_slice(&version.to_le_bytes());
+        std::fs::write(&path, &other).unwrap();
+        let err = read_sidecar(&path).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("version {version}")),
+            "{err}"
+        );
+    }
 }
