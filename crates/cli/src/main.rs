@@ -458,6 +458,8 @@ const MAX_LINE: usize = 256 << 20;
 
 /// One chunk of input, decoded: what the reading thread hands to the ingesting one.
 struct DecodedChunk {
+    /// The file it came from (`-`: standard input).
+    path: PathBuf,
     decoded: quarry::Decoded,
     /// Input lines before this chunk (for line-oriented input), to number its rejections in the whole file.
     line_base: Option<usize>,
@@ -490,17 +492,24 @@ fn ingest_files(
     let mut bytes = 0u64;
     // Reading and decoding run a chunk ahead of ingesting (stamping, the WAL write and its sync, the memtable):
     // the next chunk decodes while this one waits for its sync, on one core as on several. One chunk waits
-    // between them at most, so memory stays a few chunks.
+    // between them at most, so memory stays a few chunks. The reader is not joined when ingesting fails: it may
+    // be blocked reading a pipe that stays open (`tail -f … | quarry ingest -`), and the error must not wait
+    // for more input; the process ends with it.
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<DecodedChunk>>(1);
-    std::thread::scope(|scope| -> Result<()> {
-        scope.spawn(move || {
-            if let Err(e) = read_and_decode(format, files, &sender) {
+    let paths = files.to_vec();
+    let reader = std::thread::Builder::new()
+        .name("quarry-read".into())
+        .spawn(move || {
+            if let Err(e) = read_and_decode(format, &paths, &sender) {
                 // The receiver is gone only when ingesting failed; its error is the one reported.
                 let _ = sender.send(Err(e));
             }
-        });
+        })
+        .context("starting the reading thread")?;
+    {
         for chunk in receiver {
             let DecodedChunk {
+                path,
                 decoded,
                 line_base,
                 bytes: chunk_bytes,
@@ -513,7 +522,9 @@ fn ingest_files(
                     e.index += base;
                 }
             }
-            let accepted = engine.ingest(team, decoded.logs).context("ingesting")?;
+            let accepted = engine
+                .ingest(team, decoded.logs)
+                .with_context(|| format!("ingesting {}", path.display()))?;
             report.merge(IngestReport {
                 accepted,
                 rejected,
@@ -522,8 +533,11 @@ fn ingest_files(
             bytes += chunk_bytes;
             bar.inc(chunk_bytes);
         }
-        Ok(())
-    })?;
+    }
+    // Every chunk was received, so the reader has returned.
+    if reader.join().is_err() {
+        bail!("the reading thread panicked");
+    }
     engine.flush()?;
     bar.finish_and_clear();
     // Background flushes may have written files too; count them all.
@@ -608,6 +622,7 @@ fn read_and_decode(
             let decoded = quarry::decode(format, &buf[..cut])
                 .with_context(|| format!("decoding {}", path.display()))?;
             let chunk = DecodedChunk {
+                path: path.clone(),
                 decoded,
                 line_base: line_oriented.then_some(line_base),
                 bytes: cut as u64,

@@ -12,7 +12,7 @@
 //!
 //! The two live behind one reference-counted pointer, so a clone shares them: a decoder converts a resource's
 //! set once and every record of that resource holds the same set (session 9: ~130 bytes and two allocations
-//! less per record; the memtable of 1M generated rows is ~15% smaller). The empty set allocates nothing.
+//! less per record; peak memory for 1M generated rows 0.85 → 0.69 GB). The empty set allocates nothing.
 //!
 //! Entries are sorted by key (byte order) and keys are unique: [`AttributesBuilder::finish`] establishes that for
 //! any input, so two sets with the same pairs have the same representation and compare equal. The text of one set

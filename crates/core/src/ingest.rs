@@ -82,11 +82,15 @@ pub struct Stamper {
     options: IngestOptions,
     /// Fingerprints of recently seen resource sets: a service's records repeat a handful of sets, and hashing a
     /// set for the map costs about a third of encoding and hashing it for the fingerprint. Emptied when full.
+    /// The sets are shared with the records that carried them (clones of an `Attributes` share it).
     fingerprints: rustc_hash::FxHashMap<Attributes, u64>,
 }
 
 /// The most resource sets [`Stamper`] remembers fingerprints of.
-const MAX_REMEMBERED_RESOURCES: usize = 4096;
+const MAX_REMEMBERED_RESOURCES: usize = 1024;
+/// The largest set [`Stamper`] remembers, in [`Attributes::memory_size`] bytes: the memory it holds stays under
+/// 8 MiB whatever senders send.
+const MAX_REMEMBERED_SET_BYTES: usize = 8 << 10;
 
 impl Stamper {
     /// A stamper whose ids derive from `seed` (pass a random seed in production, a fixed one in tests).
@@ -141,8 +145,8 @@ impl Stamper {
         if self.fingerprints.len() >= MAX_REMEMBERED_RESOURCES {
             self.fingerprints.clear();
         }
-        // A huge set is not kept (nor its memory pinned): it is rare and its hashing dominates anyway.
-        if attrs.text_len() <= 4096 {
+        // A large set is not kept (nor its memory pinned): it is rare and its hashing dominates anyway.
+        if attrs.memory_size() <= MAX_REMEMBERED_SET_BYTES {
             self.fingerprints.insert(attrs.clone(), fingerprint);
         }
         fingerprint
@@ -306,7 +310,7 @@ mod tests {
         // More distinct sets than the stamper remembers, each seen twice apart, sets that differ only in where a
         // key ends, and one set too large to remember: every stamped fingerprint is the computed one.
         let mut s = Stamper::new(7, IngestOptions::default());
-        let big = "x".repeat(5000);
+        let big = "x".repeat(10_000);
         let mut sets: Vec<Attributes> = (0..MAX_REMEMBERED_RESOURCES + 100)
             .map(|i| {
                 [
@@ -333,6 +337,8 @@ mod tests {
             }
         }
         assert!(s.fingerprints.len() <= MAX_REMEMBERED_RESOURCES);
+        assert!(!s.fingerprints.contains_key(sets.last().expect("pushed")));
+        assert!(s.fingerprints.contains_key(&sets[sets.len() - 2]));
     }
 
     #[test]

@@ -267,8 +267,9 @@ fn attribute_rollup(
         max_values_per_key: options.max_values_per_key,
     };
     // Distinct resource sets (with their fingerprints), and rows per (bucket, tail, set). A set is looked up by
-    // its fingerprint (already a hash of it) and compared; only sets whose fingerprint another set has (a
-    // collision, or a record whose fingerprint is not of its set) go to the map keyed by the whole set.
+    // its fingerprint (already a hash of it) and compared; when that fails (a set not seen yet, a collision, or a
+    // record whose fingerprint is not of its set) the map keyed by the whole set decides, and a fingerprint seen
+    // for the first time points at its set from then on.
     let mut resources: Vec<(u64, &Attributes)> = Vec::new();
     let mut by_fingerprint: HashMap<u64, u32> = HashMap::default();
     let mut by_set: HashMap<(u64, &Attributes), u32> = HashMap::default();
@@ -334,8 +335,9 @@ fn attribute_rollup(
     // k0 = bucket offset << 33 | kind << 32 | key, k1 = (value + 1, or 0) << 32 | service << 3 | severity. Two or
     // three integer comparisons where the derived order of `AttrCount` (48 bytes) takes up to seven; the sort was
     // a third of the rollup's instructions. Bucket offsets are below 2^25 (the 10-minute buckets of the i64
-    // nanosecond range), `b`'s low half is already service << 3 | severity, and value + 1 fits in 32 bits because
-    // string ids are u32 (the sidecar's, and `string_id`'s, above).
+    // nanosecond range), `b`'s low half is already service << 3 | severity, and value + 1 fits in 32 bits while
+    // the string table holds fewer than u32::MAX strings (ids are u32 in the sidecar and in `string_id` above; a
+    // file would need four billion distinct keys and values).
     type Packed = (u64, u64, u64, u64);
     let pack = |a: u64, b: u64, fingerprint: u64, count: u64| -> Packed {
         let key = &keys[(a & 0xFFFF_FFFF) as usize];

@@ -391,6 +391,10 @@ pub(crate) mod tests {
             &[
                 1, 2, b'k', b'v', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0,
             ],
+            // A value length of u64::MAX after a one-byte key: the end offset overflows.
+            &[
+                1, 2, b'k', b'v', 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+            ],
         ];
         for attrs in bad {
             assert!(decode_batch(&batch(attrs), 2).is_err(), "{attrs:?}");

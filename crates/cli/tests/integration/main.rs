@@ -121,6 +121,44 @@ fn rejected_lines_are_reported_with_line_field_and_reason() {
     );
 }
 
+/// Rejections in later chunks (input is read and decoded 8 MiB at a time, a chunk ahead of ingesting) are
+/// numbered by their line in the whole file, and every good line is stored once.
+#[test]
+fn rejections_past_the_first_chunk_keep_their_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.jsonl");
+    let bad = [7usize, 119_999, 130_001];
+    let mut text = String::new();
+    for i in 0..130_002usize {
+        if bad.contains(&i) {
+            text.push_str(r#"{"timestamp":"never","body":"bad"}"#);
+        } else {
+            text.push_str(&format!(
+                r#"{{"timestamp":"2026-11-01T00:00:00Z","service_name":"a","body":"line {i:07}"}}"#
+            ));
+        }
+        text.push('\n');
+    }
+    assert!(text.len() > 9 << 20, "spans two chunks");
+    std::fs::write(&file, &text).unwrap();
+    let summary = ok_json(&[
+        "--data",
+        s(&dir.path().join("d")),
+        "ingest",
+        "--json",
+        s(&file),
+    ]);
+    assert_eq!(summary["accepted"], 130_002 - 3, "{summary}");
+    assert_eq!(summary["rejected"], 3, "{summary}");
+    let indices: Vec<u64> = summary["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indices, [7, 119_999, 130_001]);
+}
+
 /// A line longer than the 8 MiB chunk `ingest` reads at a time is read whole, not cut into two rejected pieces.
 #[test]
 fn a_line_longer_than_a_chunk_is_one_record() {

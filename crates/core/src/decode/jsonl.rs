@@ -101,15 +101,16 @@ fn decode_split(input: &[u8], threads: usize) -> Decoded {
         pieces.push((piece, line_base, lines + 1));
         line_base += lines;
     }
-    // The first piece's records are the start of the result: it gets room for every line, so the others are
-    // moved in without growing it.
+    // The first piece's records are the start of the result: it gets room for every line (up to the cap in
+    // `decode_piece`, one record per 64 bytes of the whole input), so the others are moved in without growing
+    // it.
     let all_lines = line_base + 1;
     let decoded: Vec<Decoded> = std::thread::scope(|scope| {
         let handles: Vec<_> = pieces[1..]
             .iter()
             .map(|&(piece, base, lines)| scope.spawn(move || decode_piece(piece, base, lines)))
             .collect();
-        let first = decode_piece(pieces[0].0, 0, all_lines);
+        let first = decode_piece(pieces[0].0, 0, all_lines.min(input.len() / 64 + 1));
         std::iter::once(first)
             .chain(
                 handles
@@ -140,10 +141,11 @@ const PARALLEL_PIECE_BYTES: usize = 2 << 20;
 /// Decodes whole lines, the first of which has number `line_base`.
 ///
 /// `capacity` records are reserved up front (the caller counts lines anyway): growing by doubling copied the
-/// records made so far each time, into fresh memory.
+/// records made so far each time, into fresh memory. At most one record per 64 bytes of input is reserved, so
+/// input of blank or tiny lines does not reserve many times its size (the vector grows past that as needed).
 fn decode_piece(input: &[u8], line_base: usize, capacity: usize) -> Decoded {
     let mut out = Decoded::default();
-    out.logs.reserve(capacity);
+    out.logs.reserve(capacity.min(input.len() / 64 + 1));
     let mut memo = ResourceMemo::default();
     for (index, line) in super::lines(input).enumerate() {
         let line = line.trim_ascii();
