@@ -22,6 +22,11 @@ fn ok_json(args: &[&str]) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// `quarry --data DATA ingest --json FILE`'s summary.
+fn ingest_json(data: &Path, file: &Path) -> serde_json::Value {
+    ok_json(&["--data", s(data), "ingest", "--json", s(file)])
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -38,7 +43,7 @@ fn gen_ingest_stats_round_trip_and_the_tree_is_hive_partitioned() {
         5000
     );
 
-    let summary = ok_json(&["--data", s(&data), "ingest", "--json", s(&file)]);
+    let summary = ingest_json(&data, &file);
     assert_eq!(summary["accepted"], 5000);
     assert_eq!(summary["rejected"], 0);
     assert_eq!(
@@ -98,13 +103,7 @@ fn rejected_lines_are_reported_with_line_field_and_reason() {
         ),
     )
     .unwrap();
-    let summary = ok_json(&[
-        "--data",
-        s(&dir.path().join("d")),
-        "ingest",
-        "--json",
-        s(&file),
-    ]);
+    let summary = ingest_json(&dir.path().join("d"), &file);
     assert_eq!(summary["accepted"], 1);
     assert_eq!(summary["rejected"], 2);
     assert_eq!(summary["errors"][0]["index"], 2);
@@ -141,13 +140,7 @@ fn rejections_past_the_first_chunk_keep_their_line_numbers() {
     }
     assert!(text.len() > 9 << 20, "spans two chunks");
     std::fs::write(&file, &text).unwrap();
-    let summary = ok_json(&[
-        "--data",
-        s(&dir.path().join("d")),
-        "ingest",
-        "--json",
-        s(&file),
-    ]);
+    let summary = ingest_json(&dir.path().join("d"), &file);
     assert_eq!(summary["accepted"], 130_002 - 3, "{summary}");
     assert_eq!(summary["rejected"], 3, "{summary}");
     let indices: Vec<u64> = summary["errors"]
@@ -172,7 +165,7 @@ fn a_line_longer_than_a_chunk_is_one_record() {
     ];
     std::fs::write(&file, lines.join("\n")).unwrap();
     let data = dir.path().join("d");
-    let summary = ok_json(&["--data", s(&data), "ingest", "--json", s(&file)]);
+    let summary = ingest_json(&data, &file);
     assert_eq!(summary["accepted"], 3, "{summary}");
     assert_eq!(summary["rejected"], 0, "{summary}");
 }
@@ -195,7 +188,7 @@ fn stdin_and_otlp_json_inputs() {
         .success()
     );
     let data = dir.path().join("data");
-    let summary = ok_json(&["--data", s(&data), "ingest", "--json", s(&otlp)]);
+    let summary = ingest_json(&data, &otlp);
     assert_eq!(summary["accepted"], 2500);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
@@ -236,7 +229,7 @@ fn compact_and_retention_commands() {
             .success()
     );
     for _ in 0..2 {
-        ok_json(&["--data", s(&data), "ingest", "--json", s(&file)]);
+        ingest_json(&data, &file);
     }
     let compact = ok_json(&["--data", s(&data), "compact", "--json"]);
     assert_eq!(compact["files_removed"], 48);
