@@ -506,33 +506,24 @@ fn ingest_files(
             }
         })
         .context("starting the reading thread")?;
-    {
-        for chunk in receiver {
-            let DecodedChunk {
-                path,
-                decoded,
-                line_base,
-                bytes: chunk_bytes,
-            } = chunk?;
-            let mut errors = decoded.errors;
-            let rejected = errors.len() as u64;
-            errors.truncate(quarry::MAX_REPORTED_ERRORS);
-            if let Some(base) = line_base {
-                for e in &mut errors {
-                    e.index += base;
-                }
+    for chunk in receiver {
+        let DecodedChunk {
+            path,
+            decoded,
+            line_base,
+            bytes: chunk_bytes,
+        } = chunk?;
+        let mut r = engine
+            .ingest_decoded(team, decoded)
+            .with_context(|| format!("ingesting {}", path.display()))?;
+        if let Some(base) = line_base {
+            for e in &mut r.errors {
+                e.index += base;
             }
-            let accepted = engine
-                .ingest(team, decoded.logs)
-                .with_context(|| format!("ingesting {}", path.display()))?;
-            report.merge(IngestReport {
-                accepted,
-                rejected,
-                errors,
-            });
-            bytes += chunk_bytes;
-            bar.inc(chunk_bytes);
         }
+        report.merge(r);
+        bytes += chunk_bytes;
+        bar.inc(chunk_bytes);
     }
     // Every chunk was received, so the reader has returned.
     if reader.join().is_err() {

@@ -31,7 +31,7 @@ use std::sync::Arc;
 pub struct Attributes(Option<Arc<Packed>>);
 
 /// The representation of a non-empty set (see the module docs).
-#[derive(PartialEq, Eq, Hash)]
+#[derive(PartialEq, Eq)]
 struct Packed {
     text: String,
     ends: Vec<u32>,

@@ -133,9 +133,7 @@ impl Stamper {
             bytes_uncompressed: bytes,
         }
     }
-}
 
-impl Stamper {
     /// [`resource_fingerprint`] of `attrs`, remembered.
     fn fingerprint(&mut self, attrs: &Attributes) -> u64 {
         if let Some(&fingerprint) = self.fingerprints.get(attrs) {

@@ -139,7 +139,7 @@ impl FileIndex {
             put_varint(&mut attrs, a.value.map_or(0, |v| u64::from(v) + 1));
             put_varint(&mut attrs, u64::from(a.service));
             attrs.push(a.severity.code());
-            if version == 1 || a.kind == AttrKind::Resource {
+            if has_fingerprint(version, a.kind) {
                 attrs.extend_from_slice(&a.resource_fingerprint.to_le_bytes());
             }
             put_varint(&mut attrs, a.count);
@@ -334,7 +334,7 @@ fn parse_body(body: &[u8], with_attrs: bool, version: u16) -> Result<FileIndex> 
         };
         let service = s.u32_varint()?;
         let severity = s.severity()?;
-        let resource_fingerprint = if version == 1 || kind == AttrKind::Resource {
+        let resource_fingerprint = if has_fingerprint(version, kind) {
             s.u64_fixed()?
         } else {
             0
@@ -358,6 +358,11 @@ fn parse_body(body: &[u8], with_attrs: bool, version: u16) -> Result<FileIndex> 
         attrs: attr_list,
         ..index
     })
+}
+
+/// Whether an ATTRS entry of `kind` stores its resource fingerprint in format `version` (see the module docs).
+fn has_fingerprint(version: u16, kind: AttrKind) -> bool {
+    version == 1 || kind == AttrKind::Resource
 }
 
 fn compress(data: &[u8]) -> Vec<u8> {

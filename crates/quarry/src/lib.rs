@@ -429,7 +429,12 @@ impl Engine {
 
     /// Decodes `input` in `format` and stores the good records; the report counts and lists the rejected ones.
     pub fn ingest_bytes(&self, team: TeamId, format: Format, input: &[u8]) -> Result<IngestReport> {
-        let decoded = quarry_core::decode(format, input)?;
+        self.ingest_decoded(team, quarry_core::decode(format, input)?)
+    }
+
+    /// Stores the good records of an input already decoded (with [`decode`]; the CLI decodes the next chunk of a
+    /// file while this one is stored); the report counts and lists the rejected ones.
+    pub fn ingest_decoded(&self, team: TeamId, decoded: Decoded) -> Result<IngestReport> {
         let rejected = decoded.errors.len() as u64;
         let mut errors = decoded.errors;
         errors.truncate(MAX_REPORTED_ERRORS);

@@ -80,7 +80,7 @@ pub fn decode(input: &[u8]) -> Decoded {
 /// [`decode`] in (at most) `threads` pieces.
 fn decode_split(input: &[u8], threads: usize) -> Decoded {
     if threads <= 1 {
-        return decode_piece(input, 0, newlines(input) + 1);
+        return decode_piece(input, 0, reservation(newlines(input) + 1, input.len()));
     }
     // Pieces start just after a newline, so each holds whole lines; a piece's first line number is the count of
     // newlines before it.
@@ -98,19 +98,18 @@ fn decode_split(input: &[u8], threads: usize) -> Decoded {
     for w in starts.windows(2) {
         let piece = &input[w[0]..w[1]];
         let lines = newlines(piece);
-        pieces.push((piece, line_base, lines + 1));
+        pieces.push((piece, line_base, reservation(lines + 1, piece.len())));
         line_base += lines;
     }
-    // The first piece's records are the start of the result: it gets room for every line (up to the cap in
-    // `decode_piece`, one record per 64 bytes of the whole input), so the others are moved in without growing
-    // it.
-    let all_lines = line_base + 1;
+    // The first piece's records are the start of the result: it gets room for every line of the input, so the
+    // others are moved in without growing it.
+    let all_lines = reservation(line_base + 1, input.len());
     let decoded: Vec<Decoded> = std::thread::scope(|scope| {
         let handles: Vec<_> = pieces[1..]
             .iter()
             .map(|&(piece, base, lines)| scope.spawn(move || decode_piece(piece, base, lines)))
             .collect();
-        let first = decode_piece(pieces[0].0, 0, all_lines.min(input.len() / 64 + 1));
+        let first = decode_piece(pieces[0].0, 0, all_lines);
         std::iter::once(first)
             .chain(
                 handles
@@ -133,6 +132,12 @@ fn newlines(input: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', input).count()
 }
 
+/// The records to reserve for `lines` lines in `bytes` bytes of input: one per line, but at most one per 64 bytes,
+/// so input of blank or tiny lines does not reserve many times its size (the vector grows past that as needed).
+fn reservation(lines: usize, bytes: usize) -> usize {
+    lines.min(bytes / 64 + 1)
+}
+
 /// At most this many threads decode one input.
 const MAX_THREADS: usize = 8;
 /// One thread per this many bytes of input, at most.
@@ -140,12 +145,11 @@ const PARALLEL_PIECE_BYTES: usize = 2 << 20;
 
 /// Decodes whole lines, the first of which has number `line_base`.
 ///
-/// `capacity` records are reserved up front (the caller counts lines anyway): growing by doubling copied the
-/// records made so far each time, into fresh memory. At most one record per 64 bytes of input is reserved, so
-/// input of blank or tiny lines does not reserve many times its size (the vector grows past that as needed).
+/// `capacity` records are reserved up front ([`reservation`]; the caller counts lines anyway): growing by
+/// doubling copied the records made so far each time, into fresh memory.
 fn decode_piece(input: &[u8], line_base: usize, capacity: usize) -> Decoded {
     let mut out = Decoded::default();
-    out.logs.reserve(capacity.min(input.len() / 64 + 1));
+    out.logs.reserve(capacity);
     let mut memo = ResourceMemo::default();
     for (index, line) in super::lines(input).enumerate() {
         let line = line.trim_ascii();
