@@ -39,6 +39,11 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Ingest log files (or `-` for stdin); flushes to Parquet before returning.
+    ///
+    /// The import is acknowledged by its exit: status 0 means every accepted row is in fsynced Parquet files
+    /// committed to the catalog. Files are loaded without the write-ahead log by default (an interrupted import
+    /// keeps the files it flushed and loses the rows still in memory; rerun it); standard input is logged, so
+    /// rows piped in over a long time are durable within a WAL sync of arriving. `--wal`/`--no-wal` override.
     Ingest {
         /// Input format.
         #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
@@ -46,6 +51,12 @@ enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Log every chunk in the write-ahead log (fsynced) before taking the next (default for stdin).
+        #[arg(long, conflicts_with = "no_wal")]
+        wal: bool,
+        /// Do not use the write-ahead log (default for files).
+        #[arg(long)]
+        no_wal: bool,
         /// Files to ingest; `-` reads stdin.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -188,9 +199,20 @@ fn main() -> Result<()> {
         Command::Ingest {
             format,
             json,
+            wal,
+            no_wal,
             files,
         } => {
-            let engine = open(&cli.data)?;
+            let reads_stdin = files.iter().any(|f| f == Path::new("-"));
+            let durability = if wal || (reads_stdin && !no_wal) {
+                quarry::Durability::Sync
+            } else {
+                quarry::Durability::Unlogged
+            };
+            let engine = Engine::builder(&cli.data)
+                .with_durability(durability)
+                .open()
+                .with_context(|| format!("opening data directory {}", cli.data.display()))?;
             let summary = ingest_files(&engine, team, format.into(), &files)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&summary.to_json())?);

@@ -521,6 +521,10 @@ impl Storage {
         if records.is_empty() {
             return Ok(());
         }
+        if self.options.durability == Durability::Unlogged {
+            self.append_unlogged(team, records);
+            return Ok(());
+        }
         let bytes: usize = records.iter().map(LogRecord::approx_size).sum();
         let mut frame = Vec::with_capacity(bytes);
         let start = wal::begin_frame(&mut frame);
@@ -571,6 +575,25 @@ impl Storage {
         }
     }
 
+    /// [`Durability::Unlogged`]: the batch goes straight to the memtable. No append of this storage writes a
+    /// frame, so none is pending or in flight and every earlier sequence number is settled: the durable mark can
+    /// move to this batch without making another append's rows visible (or acknowledged) early.
+    fn append_unlogged(&self, team: TeamId, records: Vec<LogRecord>) {
+        let bytes: usize = records.iter().map(LogRecord::approx_size).sum();
+        let rows = records.len();
+        let now = self.clock.now_nanos();
+        let mut st = lock(&self.state);
+        debug_assert!(st.pending.is_empty() && !st.writing);
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        st.active
+            .push(Arc::new(MemBatch::new(seq, team, records, now)));
+        st.active_rows += rows;
+        st.active_bytes += bytes;
+        st.active_since.get_or_insert(now);
+        st.durable_seq = seq;
+    }
+
     /// Writes and syncs everything pending as the group-commit leader. Releases the lock during I/O.
     fn write_pending<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         if st.pending.is_empty() {
@@ -607,7 +630,7 @@ impl Storage {
             .write_all(&buf)
             .and_then(|()| match self.options.durability {
                 Durability::Sync => file.sync_data(),
-                Durability::Buffered => Ok(()),
+                Durability::Buffered | Durability::Unlogged => Ok(()),
             });
         let mut st = lock(&self.state);
         st.writing = false;

@@ -265,6 +265,58 @@ fn demo_runs_once_per_fresh_directory() {
 }
 
 #[test]
+fn ingest_with_and_without_the_wal_stores_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("logs.jsonl");
+    assert!(
+        quarry(&["gen", "--rows", "4000", "--seed", "11", "--out", s(&file)])
+            .status
+            .success()
+    );
+    let unlogged = dir.path().join("unlogged");
+    let logged = dir.path().join("logged");
+    // Files go without the WAL by default; `--wal` logs every chunk first.
+    assert_eq!(ingest_json(&unlogged, &file)["accepted"], 4000);
+    assert_eq!(
+        ok_json(&["--data", s(&logged), "ingest", "--wal", "--json", s(&file)])["accepted"],
+        4000
+    );
+    let services = |data: &Path| {
+        ok_json(&[
+            "--data",
+            s(data),
+            "logs",
+            "services",
+            "--now",
+            "2026-11-02T00:00:00Z",
+            "--body",
+            r#"{"query":{"dateRange":{"date_from":"-24h"}}}"#,
+        ])
+    };
+    let a = services(&unlogged);
+    assert!(
+        a["services"].as_array().is_some_and(|s| s.len() > 10),
+        "{a}"
+    );
+    assert_eq!(a, services(&logged));
+    for data in [&unlogged, &logged] {
+        let stats = ok_json(&["--data", s(data), "stats", "--json"]);
+        assert_eq!(stats["rows"], 4000);
+        assert_eq!(stats["memtable_rows"], 0);
+    }
+    let out = quarry(&[
+        "--data",
+        s(&logged),
+        "ingest",
+        "--wal",
+        "--no-wal",
+        s(&file),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-wal"));
+}
+
+#[test]
 fn bad_arguments_are_errors_not_panics() {
     let out = quarry(&["ingest", "--format", "csv", "x"]);
     assert!(!out.status.success());

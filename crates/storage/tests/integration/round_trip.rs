@@ -1,6 +1,7 @@
 //! Every row comes back out of Parquet + memtable exactly, field by field.
 
 use quarry_storage::parquet_io::read_file;
+use quarry_storage::{Durability, StorageOptions};
 
 use crate::common::*;
 
@@ -144,4 +145,44 @@ fn a_second_process_cannot_open_the_same_directory() {
     )
     .unwrap_err();
     assert!(matches!(err, quarry_storage::Error::Locked { .. }), "{err}");
+}
+
+#[test]
+fn unlogged_appends_write_no_wal_and_are_durable_once_flushed() {
+    let dir = tempfile::tempdir().unwrap();
+    // One stamper for all rows, so their uuids (the key the comparison sorts by) differ.
+    let all = generated(9_000, 4);
+    let (logged, unlogged) = all.split_at(3_000);
+    // A logged run leaves rows only in the WAL; an unlogged open still replays them.
+    let storage = open(dir.path(), small_options());
+    storage.append(TEAM, logged.to_vec()).unwrap();
+    drop(storage);
+    let options = StorageOptions {
+        durability: Durability::Unlogged,
+        ..small_options()
+    };
+    let storage = open(dir.path(), options.clone());
+    let wal_before = storage.stats().unwrap().wal_bytes;
+    for (i, part) in unlogged.chunks(1_000).enumerate() {
+        storage.append(TEAM, part.to_vec()).unwrap();
+        // Visible at once, and the WAL did not grow.
+        assert_eq!(
+            storage.snapshot().row_count(TEAM),
+            3_000 + 1_000 * (i as u64 + 1)
+        );
+        assert_eq!(storage.stats().unwrap().wal_bytes, wal_before);
+    }
+    assert_same_rows(storage.snapshot().read_team(TEAM).unwrap(), &all);
+    storage.flush().unwrap();
+    drop(storage);
+    let storage = open(dir.path(), options.clone());
+    assert_same_rows(storage.snapshot().read_team(TEAM).unwrap(), &all);
+    assert_eq!(storage.stats().unwrap().memtable_rows, 0);
+
+    // Unflushed unlogged rows are not durable: the contract of the mode, shown so a change to it is noticed.
+    storage.append(TEAM, generated(500, 6)).unwrap();
+    assert_eq!(storage.snapshot().row_count(TEAM), 9_500);
+    drop(storage);
+    let storage = open(dir.path(), options);
+    assert_same_rows(storage.snapshot().read_team(TEAM).unwrap(), &all);
 }
