@@ -15,9 +15,8 @@ use quarry_testkit::{Generator, GeneratorConfig};
 
 mod serve;
 
-// Ingest allocates many small strings per record; mimalloc handles that markedly better than glibc's malloc.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: quarry_alloc::Allocator = quarry_alloc::Allocator;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -203,6 +202,8 @@ fn main() -> Result<()> {
             no_wal,
             files,
         } => {
+            // An import frees a flush's rows and needs as much memory again right after: keep it in the process.
+            quarry_alloc::keep_freed_memory();
             let reads_stdin = files.iter().any(|f| f == Path::new("-"));
             let durability = if wal || (reads_stdin && !no_wal) {
                 quarry::Durability::Sync
@@ -325,7 +326,10 @@ fn main() -> Result<()> {
                 max_body_bytes,
             },
         )?,
-        Command::Demo { rows, seed } => demo(&cli.data, team, rows, seed)?,
+        Command::Demo { rows, seed } => {
+            quarry_alloc::keep_freed_memory();
+            demo(&cli.data, team, rows, seed)?
+        }
     }
     Ok(())
 }
