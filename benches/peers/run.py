@@ -451,7 +451,9 @@ def driver(args) -> int:
         elif os.path.exists(p):
             os.remove(p)
     print(f"== ingest {args.rows:,} rows of JSON Lines ({os.path.getsize(logs) / 1e6:.0f} MB)", file=sys.stderr)
-    _, wall, rss = timed([args.quarry, "--data", os.path.join(work, "quarry"), "ingest", "--json", logs])
+    out, wall, rss = timed([args.quarry, "--data", os.path.join(work, "quarry"), "ingest", "--json", logs])
+    summary = json.loads(out)
+    assert (summary["accepted"], summary["wal"]) == (args.rows, False), summary
     engines["quarry"] = {"ingest_s": wall, "ingest_rss": rss, "bytes": du(os.path.join(work, "quarry"))}
     # The same import with every chunk logged and fsynced in the WAL first (`--wal`; a file is loaded unlogged by
     # default, acknowledged by the command's exit after its final flush), for the reader who wants that price too.
@@ -459,7 +461,9 @@ def driver(args) -> int:
     # writes its database file.
     logged = os.path.join(work, "quarry-wal")
     subprocess.run(["rm", "-rf", logged], check=True)
-    _, wall, rss = timed([args.quarry, "--data", logged, "ingest", "--wal", "--json", logs])
+    out, wall, rss = timed([args.quarry, "--data", logged, "ingest", "--wal", "--json", logs])
+    summary = json.loads(out)
+    assert (summary["accepted"], summary["wal"]) == (args.rows, True), summary
     engines["quarry --wal"] = {"ingest_s": wall, "ingest_rss": rss, "bytes": du(logged), "query_rss": None}
     subprocess.run(["rm", "-rf", logged], check=True)
     for engine, store in (("chdb", os.path.join(work, "chdb")), ("duckdb", os.path.join(work, "duckdb.db"))):

@@ -40,9 +40,11 @@ enum Command {
     /// Ingest log files (or `-` for stdin); flushes to Parquet before returning.
     ///
     /// The import is acknowledged by its exit: status 0 means every accepted row is in fsynced Parquet files
-    /// committed to the catalog. Files are loaded without the write-ahead log by default (an interrupted import
-    /// keeps the files it flushed and loses the rows still in memory; rerun it); standard input is logged, so
-    /// rows piped in over a long time are durable within a WAL sync of arriving. `--wal`/`--no-wal` override.
+    /// committed to the catalog. Regular files are loaded without the write-ahead log by default: an interrupted
+    /// import keeps the files it had flushed and loses the rows still in memory (import again into a fresh
+    /// directory, or the flushed rows are stored twice). Standard input and other streams (pipes, FIFOs) are
+    /// logged chunk by chunk (up to 8 MiB each), so a stream that runs for hours keeps what it has read.
+    /// `--wal`/`--no-wal` override.
     Ingest {
         /// Input format.
         #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
@@ -50,10 +52,10 @@ enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
-        /// Log every chunk in the write-ahead log (fsynced) before taking the next (default for stdin).
+        /// Log every chunk in the write-ahead log (fsynced) before taking the next (default for stdin and pipes).
         #[arg(long, conflicts_with = "no_wal")]
         wal: bool,
-        /// Do not use the write-ahead log (default for files).
+        /// Do not use the write-ahead log (default for regular files).
         #[arg(long)]
         no_wal: bool,
         /// Files to ingest; `-` reads stdin.
@@ -203,9 +205,15 @@ fn main() -> Result<()> {
             files,
         } => {
             // An import frees a flush's rows and needs as much memory again right after: keep it in the process.
+            // (First, before any thread exists: see `keep_freed_memory`.)
             quarry_alloc::keep_freed_memory();
-            let reads_stdin = files.iter().any(|f| f == Path::new("-"));
-            let durability = if wal || (reads_stdin && !no_wal) {
+            // Standard input, and anything else that is not a regular file (a FIFO, `/dev/stdin`, `<(tail -f …)`),
+            // may be a stream that never ends: logged unless told otherwise.
+            let reads_stream = files
+                .iter()
+                .any(|f| f == Path::new("-") || !std::fs::metadata(f).is_ok_and(|m| m.is_file()));
+            let logged = wal || (reads_stream && !no_wal);
+            let durability = if logged {
                 quarry::Durability::Sync
             } else {
                 quarry::Durability::Unlogged
@@ -214,7 +222,7 @@ fn main() -> Result<()> {
                 .with_durability(durability)
                 .open()
                 .with_context(|| format!("opening data directory {}", cli.data.display()))?;
-            let summary = ingest_files(&engine, team, format.into(), &files)?;
+            let summary = ingest_files(&engine, team, format.into(), &files, logged)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
             } else {
@@ -441,6 +449,8 @@ struct Summary {
     files_written: usize,
     elapsed: Duration,
     bytes: u64,
+    /// Whether every chunk went through the WAL.
+    logged: bool,
 }
 
 impl Summary {
@@ -453,6 +463,7 @@ impl Summary {
             "files_written": self.files_written,
             "input_bytes": self.bytes,
             "seconds": self.elapsed.as_secs_f64(),
+            "wal": self.logged,
         })
     }
 
@@ -492,11 +503,13 @@ struct DecodedChunk {
     bytes: u64,
 }
 
+/// Ingests `files` into `engine` and flushes; `logged` (whether the engine logs appends in its WAL) is reported.
 fn ingest_files(
     engine: &Engine,
     team: TeamId,
     format: Format,
     files: &[PathBuf],
+    logged: bool,
 ) -> Result<Summary> {
     let started = Instant::now();
     let total: u64 = files
@@ -564,6 +577,7 @@ fn ingest_files(
         files_written,
         elapsed: started.elapsed(),
         bytes,
+        logged,
     })
 }
 

@@ -94,7 +94,8 @@ pub const MAX_REPORTED_ERRORS: usize = 100;
 /// [`StorageOptions::flush_rows`] (the background flush is behind or failing): one flush's rows being written
 /// and the next filling. Measured with an unlogged import of 4M rows on two cores, where ingest outruns the
 /// background flush: at 4 the memtable grew to ~3M rows (peak RSS 1.9–2.1 GB) for no more throughput than
-/// at 2 (1.4–1.5 GB; 497–515k against 510–528k rows/s).
+/// at 2 (1.4–1.5 GB; 497–515k against 510–528k rows/s). A server whose background flush falls behind runs the
+/// flush in its ingest requests at two flushes' worth too (it did at four before session 10).
 pub const MEMTABLE_LIMIT_FLUSHES: usize = 2;
 
 /// The outcome of [`Engine::ingest_bytes`].
@@ -325,7 +326,8 @@ impl Inner {
             drop(stop);
             // A panic (a bug) must not end the thread: flushes would stop without a word, and the memtable grow
             // until ingest refuses rows. It is reported like a failed flush, and the next tick tries again
-            // (a flush is atomic: what it did not commit is redone; the WAL still holds every row).
+            // (a flush is atomic: what it did not commit is redone from the frozen memtable, which it keeps until
+            // the commit, as the WAL keeps every logged row).
             let tick = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if self.storage.needs_flush(self.clock.now_nanos()) {
                     Some(self.storage.flush().err().map(|e| e.to_string()))
@@ -401,7 +403,8 @@ impl Engine {
     }
 
     /// Stores decoded logs of `team`: stamps them (id, observation time, fingerprint) and returns once they are
-    /// durable and visible to queries. Returns the stored records' count.
+    /// durable (as [`EngineBuilder::with_durability`] says: by default WAL-synced; `Unlogged` only queued for the
+    /// next flush) and visible to queries. Returns the stored records' count.
     pub fn ingest(&self, team: TeamId, logs: Vec<DecodedLog>) -> Result<u64> {
         if logs.is_empty() {
             return Ok(0);
@@ -450,7 +453,7 @@ impl Engine {
     }
 
     /// [`Engine::ingest`] for async code: the blocking part runs on its own thread and the returned future
-    /// completes when the batch is durable. Works with any executor.
+    /// completes when [`Engine::ingest`] would return. Works with any executor.
     pub fn ingest_async(
         &self,
         team: TeamId,

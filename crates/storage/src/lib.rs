@@ -17,7 +17,8 @@
 //! ```
 //!
 //! Invariants:
-//! * An acknowledged [`Storage::append`] survives `kill -9` and power loss, and no crash duplicates a row: a row is
+//! * An acknowledged [`Storage::append`] survives `kill -9` and power loss (under [`Durability::Sync`]; see
+//!   [`Durability`] for the weaker modes), and no crash duplicates a row: a row is
 //!   either in the WAL past `wal_flushed_through` or in a file of the catalog, never both after recovery, because
 //!   the catalog transaction that adds a flush's files also advances `wal_flushed_through`.
 //! * Files not in the catalog are debris of an interrupted flush or compaction and are deleted at open.
@@ -200,7 +201,8 @@ pub enum Durability {
     /// to Parquet (files fsynced, catalog committed), and a crash loses the memtable. For bulk loads that
     /// acknowledge only after their final flush (`quarry ingest FILE` exits 0 only then): logging every row
     /// first would double what they write (the WAL of the generated rows is 70% of the input's size) and buy
-    /// them nothing, since a rerun after an interruption is the recovery either way.
+    /// them little, since an interrupted load is redone either way (into a fresh directory: rows of flushes
+    /// that were committed, or of WAL frames that were acknowledged, would otherwise be stored twice).
     Unlogged,
 }
 

@@ -276,10 +276,15 @@ fn ingest_with_and_without_the_wal_stores_the_same_rows() {
     let unlogged = dir.path().join("unlogged");
     let logged = dir.path().join("logged");
     // Files go without the WAL by default; `--wal` logs every chunk first.
-    assert_eq!(ingest_json(&unlogged, &file)["accepted"], 4000);
+    let summary = ingest_json(&unlogged, &file);
     assert_eq!(
-        ok_json(&["--data", s(&logged), "ingest", "--wal", "--json", s(&file)])["accepted"],
-        4000
+        (summary["accepted"].as_u64(), summary["wal"].as_bool()),
+        (Some(4000), Some(false))
+    );
+    let summary = ok_json(&["--data", s(&logged), "ingest", "--wal", "--json", s(&file)]);
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["wal"].as_bool()),
+        (Some(4000), Some(true))
     );
     let services = |data: &Path| {
         ok_json(&[
@@ -314,6 +319,29 @@ fn ingest_with_and_without_the_wal_stores_the_same_rows() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-wal"));
+
+    // Standard input (which may never end) is logged unless `--no-wal` says otherwise.
+    let input = std::fs::read(&file).unwrap();
+    for (flags, wal) in [(&[][..], true), (&["--no-wal"][..], false)] {
+        let data = dir.path().join(format!("stdin-{wal}"));
+        let mut args = vec!["--data", s(&data), "ingest", "--json"];
+        args.extend(flags);
+        args.push("-");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (summary["accepted"].as_u64(), summary["wal"].as_bool()),
+            (Some(4000), Some(wal))
+        );
+    }
 }
 
 #[test]

@@ -350,7 +350,7 @@ fn ingest_applies_back_pressure_when_flushing_falls_behind() {
             .unwrap();
         let s = engine.stats().unwrap().storage;
         assert!(
-            s.memtable_rows <= 4 * 10 + 20,
+            s.memtable_rows <= quarry::MEMTABLE_LIMIT_FLUSHES as u64 * 10 + 20,
             "memtable grew to {} rows",
             s.memtable_rows
         );
