@@ -412,14 +412,19 @@ impl Engine {
         let now = self.inner.clock.now_nanos();
         // Back-pressure: when flushing falls behind (or keeps failing) the caller flushes before adding more, and
         // gets the flush's error instead of growing memory without bound. Nothing of this batch is stored then.
+        // A flush already running (the background one) empties most of the memtable when it ends, so the caller
+        // first waits for it: starting a second flush would wait for it anyway and then write alone, while
+        // nothing decodes, where the background thread writes the next flush beside ingest.
         let storage = &self.inner.storage;
-        if storage.memtable_rows()
-            >= storage
-                .options()
-                .flush_rows
-                .saturating_mul(MEMTABLE_LIMIT_FLUSHES)
-        {
-            storage.flush()?;
+        let limit = storage
+            .options()
+            .flush_rows
+            .saturating_mul(MEMTABLE_LIMIT_FLUSHES);
+        if storage.memtable_rows() >= limit {
+            storage.wait_for_flush();
+            if storage.memtable_rows() >= limit {
+                storage.flush()?;
+            }
         }
         let records: Vec<LogRecord> = {
             let mut stamper = self.inner.stamper.lock().unwrap_or_else(|e| e.into_inner());

@@ -730,6 +730,11 @@ impl Storage {
                 .is_some_and(|t| now.saturating_sub(t) >= age_limit)
     }
 
+    /// Returns once no flush is running (at once when none is).
+    pub fn wait_for_flush(&self) {
+        drop(lock(&self.flush_lock));
+    }
+
     /// Moves every memtable row to Parquet: one file per (team, hour) with its sidecar, then one catalog
     /// transaction that adds the files and retires the WAL segments they came from.
     pub fn flush(&self) -> Result<FlushReport> {
