@@ -31,7 +31,7 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const DEFAULT_PURGE_DELAY_MS: i64 = 1000;
 
 /// mimalloc's purge delay in milliseconds (`-1`: freed memory is never returned to the kernel).
-pub fn purge_delay_ms() -> i64 {
+fn purge_delay_ms() -> i64 {
     #[allow(unsafe_code)]
     // SAFETY: `mi_option_get` reads one entry of mimalloc's option table (initialising it from the environment on
     // first use) and takes any option index below the table's length; 15 is one. The entry is a plain machine

@@ -351,6 +351,21 @@ struct State {
     version: u64,
 }
 
+impl State {
+    /// Adds an append's batch (`bytes` its [`LogRecord::approx_size`]) to the active memtable under the next
+    /// sequence number, which it returns; snapshots show it once `durable_seq` reaches that number.
+    fn add_batch(&mut self, team: TeamId, records: Vec<LogRecord>, bytes: usize, now: i64) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.active_rows += records.len();
+        self.active_bytes += bytes;
+        self.active_since.get_or_insert(now);
+        self.active
+            .push(Arc::new(MemBatch::new(seq, team, records, now)));
+        seq
+    }
+}
+
 /// The storage engine of one data directory. `Send + Sync`: appends from many threads share WAL syncs.
 pub struct Storage {
     root: PathBuf,
@@ -521,11 +536,17 @@ impl Storage {
         if records.is_empty() {
             return Ok(());
         }
+        let bytes: usize = records.iter().map(LogRecord::approx_size).sum();
+        let now = self.clock.now_nanos();
         if self.options.durability == Durability::Unlogged {
-            self.append_unlogged(team, records);
+            // No append of this storage writes a frame, so none is pending or in flight and every earlier sequence
+            // number is settled: the durable mark can move to this batch without making another append's rows
+            // visible (or acknowledged) early.
+            let mut st = lock(&self.state);
+            debug_assert!(st.pending.is_empty() && !st.writing);
+            st.durable_seq = st.add_batch(team, records, bytes, now);
             return Ok(());
         }
-        let bytes: usize = records.iter().map(LogRecord::approx_size).sum();
         let mut frame = Vec::with_capacity(bytes);
         let start = wal::begin_frame(&mut frame);
         codec::encode_batch(&mut frame, team, &records);
@@ -535,12 +556,8 @@ impl Storage {
                 max: wal::MAX_FRAME as usize,
             });
         }
-        let rows = records.len();
-        let now = self.clock.now_nanos();
-
         let mut st = lock(&self.state);
-        let seq = st.next_seq;
-        st.next_seq += 1;
+        let seq = st.add_batch(team, records, bytes, now);
         if st.pending.is_empty() {
             st.pending_first_seq = seq;
             st.pending = frame;
@@ -548,11 +565,6 @@ impl Storage {
             st.pending.extend_from_slice(&frame);
             drop(frame);
         }
-        st.active
-            .push(Arc::new(MemBatch::new(seq, team, records, now)));
-        st.active_rows += rows;
-        st.active_bytes += bytes;
-        st.active_since.get_or_insert(now);
         loop {
             // Failure first: a later group can make `durable_seq` pass a sequence number whose own group failed.
             // (`failed` only grows by one entry per I/O failure, so it stays small.)
@@ -573,25 +585,6 @@ impl Storage {
                 st = self.write_pending(st);
             }
         }
-    }
-
-    /// [`Durability::Unlogged`]: the batch goes straight to the memtable. No append of this storage writes a
-    /// frame, so none is pending or in flight and every earlier sequence number is settled: the durable mark can
-    /// move to this batch without making another append's rows visible (or acknowledged) early.
-    fn append_unlogged(&self, team: TeamId, records: Vec<LogRecord>) {
-        let bytes: usize = records.iter().map(LogRecord::approx_size).sum();
-        let rows = records.len();
-        let now = self.clock.now_nanos();
-        let mut st = lock(&self.state);
-        debug_assert!(st.pending.is_empty() && !st.writing);
-        let seq = st.next_seq;
-        st.next_seq += 1;
-        st.active
-            .push(Arc::new(MemBatch::new(seq, team, records, now)));
-        st.active_rows += rows;
-        st.active_bytes += bytes;
-        st.active_since.get_or_insert(now);
-        st.durable_seq = seq;
     }
 
     /// Writes and syncs everything pending as the group-commit leader. Releases the lock during I/O.
