@@ -146,33 +146,39 @@ fn end_to_end(c: &mut Criterion) {
     let mut g = c.benchmark_group("jsonl_to_flushed_parquet");
     g.throughput(Throughput::Elements(rows));
     g.sample_size(10);
-    g.bench_function("200k_rows_8MiB_chunks", |b| {
-        b.iter_batched(
-            || tempfile::tempdir().unwrap(),
-            |dir| {
-                let engine = Engine::builder(dir.path())
-                    .with_background_flush(false)
-                    .open()
-                    .unwrap();
-                let mut rest: &[u8] = &input;
-                while !rest.is_empty() {
-                    let end = rest.len().min(8 << 20);
-                    let cut = rest[..end]
-                        .iter()
-                        .rposition(|&b| b == b'\n')
-                        .map_or(end, |i| i + 1);
-                    let (chunk, tail) = rest.split_at(if end == rest.len() { end } else { cut });
-                    engine
-                        .ingest_bytes(TeamId(1), Format::JsonLines, chunk)
+    // `Sync`: every chunk logged and synced first (the server's and the embedded engine's default); `Unlogged`:
+    // durable at the final flush, as `quarry ingest FILE` loads.
+    for durability in [Durability::Sync, Durability::Unlogged] {
+        g.bench_function(format!("200k_rows_8MiB_chunks/{durability:?}"), |b| {
+            b.iter_batched(
+                || tempfile::tempdir().unwrap(),
+                |dir| {
+                    let engine = Engine::builder(dir.path())
+                        .with_durability(durability)
+                        .with_background_flush(false)
+                        .open()
                         .unwrap();
-                    rest = tail;
-                }
-                engine.flush().unwrap();
-                dir
-            },
-            BatchSize::PerIteration,
-        )
-    });
+                    let mut rest: &[u8] = &input;
+                    while !rest.is_empty() {
+                        let end = rest.len().min(8 << 20);
+                        let cut = rest[..end]
+                            .iter()
+                            .rposition(|&b| b == b'\n')
+                            .map_or(end, |i| i + 1);
+                        let (chunk, tail) =
+                            rest.split_at(if end == rest.len() { end } else { cut });
+                        engine
+                            .ingest_bytes(TeamId(1), Format::JsonLines, chunk)
+                            .unwrap();
+                        rest = tail;
+                    }
+                    engine.flush().unwrap();
+                    dir
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     g.finish();
 }
 
