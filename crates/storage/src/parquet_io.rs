@@ -21,13 +21,18 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Mutex, MutexGuard};
 
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use quarry_core::LogRecord;
 use quarry_core::schema::{batch_to_records, columns, log_schema, records_to_batch};
@@ -43,7 +48,7 @@ use crate::{Error, Result, io_err, sync_dir};
 /// and a stable sort of each group (which merges natural runs) take about linear time, where an unstable sort of
 /// the whole took ~2,100 instructions per row (5% of an ingest, callgrind on 100,000 generated rows), most of them
 /// comparisons through pointers to the records. Keys are unique (`uuid`), so stability changes no order.
-pub(crate) fn sort_records(records: &mut Vec<&LogRecord>) {
+fn sort_records(records: &mut Vec<&LogRecord>) {
     let time_key = |r: &&LogRecord| (r.timestamp, u128::from_be_bytes(r.uuid));
     let (mut others, mut errors): (Vec<&LogRecord>, Vec<&LogRecord>) = records
         .iter()
@@ -200,84 +205,307 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Writes `records` (already sorted with [`sort_records`]) as file `name` of `partition`, plus its sidecar,
-/// durably: each is written to a temporary name, synced, renamed, and the directory synced.
+/// One file to write: the rows of `partition` (in any order; [`write_files`] sorts them) as file `name`.
+pub(crate) struct FileJob<'a> {
+    pub(crate) partition: Partition,
+    pub(crate) name: String,
+    pub(crate) records: Vec<&'a LogRecord>,
+}
+
+/// Writes `job` as one file plus its sidecar, on the calling thread ([`write_files`] with one job and one thread).
 pub(crate) fn write_file(
     root: &Path,
-    partition: Partition,
-    name: &str,
-    records: &[&LogRecord],
+    job: FileJob<'_>,
     row_group_rows: usize,
     index_options: &IndexOptions,
 ) -> Result<WrittenFile> {
-    let rel_dir = partition.dir();
-    let dir = root.join(&rel_dir);
-    create_dirs(root, &rel_dir)?;
-    let rel_path = rel_dir.join(format!("{name}.parquet"));
-    let path = root.join(&rel_path);
-    let tmp = dir.join(format!(".{name}.parquet.tmp"));
+    write_files(root, vec![job], row_group_rows, index_options, 1)
+        .pop()
+        .expect("one outcome per job")
+}
 
-    let file = File::create(&tmp).map_err(io_err(&tmp))?;
-    let sink = HashingWriter {
-        inner: BufWriter::with_capacity(1 << 20, file),
-        crc: crc32fast::Hasher::new(),
-        len: 0,
-    };
-    let mut writer =
-        ArrowWriter::try_new(sink, log_schema(), Some(writer_properties(row_group_rows)))
-            .map_err(|e| Error::parquet(&tmp, e))?;
-    let mut row_groups = Vec::new();
-    // A row group never holds two severity groups, so each is in (`timestamp`, `uuid`) order, as the file's
-    // `sorting_columns` say (they describe every row group), and the error rows start a fresh page.
-    debug_assert!(
-        records.is_sorted_by_key(|r| quarry_index::file_order_key(r)),
-        "write_file takes records in sort_records order"
-    );
-    let errors_at = records.partition_point(|r| quarry_index::severity_group(r.severity_text) == 0);
-    let (others, errors) = records.split_at(errors_at);
-    let chunks = others
-        .chunks(row_group_rows.max(1))
-        .chain(errors.chunks(row_group_rows.max(1)));
-    for chunk in chunks {
-        let batch = records_to_batch(chunk).map_err(|e| Error::Arrow {
-            context: tmp.clone(),
+/// Writes each job as a Parquet file of its partition plus its sidecar, durably (each is written to a temporary
+/// name, synced, renamed, and the directory synced), on up to `threads` threads. Returns each job's outcome, in
+/// the order of `jobs`; a failed job leaves no file behind (its temporary files are removed, best effort).
+///
+/// The work is cut finer than a file, because a flush has few files of unequal sizes: rows arrive in about time
+/// order, so a flush of a million rows is two to four hour partitions, the first and last of them partial, and
+/// with one file per thread a flush often ended with one thread writing its largest file and the other idle. So
+/// each row group is encoded on its own (the parquet crate's
+/// [`ArrowColumnWriter`](parquet::arrow::arrow_writer::ArrowColumnWriter)s, into memory), and each sidecar is built
+/// on its own; the thread that completes a file's last piece appends its row groups in order, writes the footer
+/// and makes the file durable. The bytes are those [`ArrowWriter`] writes for the same row groups (a test
+/// compares), and the instructions the same (callgrind, 100,000 rows: 3.731 G before, 3.732 G after).
+pub(crate) fn write_files(
+    root: &Path,
+    jobs: Vec<FileJob<'_>>,
+    row_group_rows: usize,
+    index_options: &IndexOptions,
+    threads: usize,
+) -> Vec<Result<WrittenFile>> {
+    // Stage 1, a task per file: sort its rows, cut its row groups, create its temporary file.
+    let inputs: Vec<Mutex<Option<FileJob<'_>>>> =
+        jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    let opened: Vec<Mutex<Option<Result<OpenFile<'_>>>>> =
+        inputs.iter().map(|_| Mutex::new(None)).collect();
+    for_each_parallel(inputs.len(), threads, |i| {
+        let job = lock(&inputs[i]).take().expect("each job is opened once");
+        *lock(&opened[i]) = Some(OpenFile::create(root, job, row_group_rows));
+    });
+    let opened: Vec<Result<OpenFile<'_>>> = opened
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every job was opened")
+        })
+        .collect();
+
+    // Stage 2, a task per row group and per sidecar, largest files first, and in a file its sidecar (the largest
+    // piece) first: the last pieces of a flush are small ones, so its threads end together.
+    let mut tasks: Vec<(usize, Piece)> = Vec::new();
+    let mut order: Vec<usize> = (0..opened.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(opened[i].as_ref().map_or(0, |f| f.records.len())));
+    for i in order {
+        if let Ok(f) = &opened[i] {
+            tasks.push((i, Piece::Index));
+            tasks.extend((0..f.row_groups.len()).map(|g| (i, Piece::RowGroup(g))));
+        }
+    }
+    for_each_parallel(tasks.len(), threads, |t| {
+        let (i, piece) = tasks[t];
+        let Ok(f) = &opened[i] else {
+            unreachable!("only opened files have pieces")
+        };
+        match piece {
+            Piece::RowGroup(g) => {
+                let encoded = f.encode_row_group(g);
+                *lock(&f.encoded[g]) = Some(encoded);
+            }
+            Piece::Index => {
+                let sizes: Vec<u32> = f.row_groups.iter().map(|r| r.len() as u32).collect();
+                let index = FileIndex::build(&f.records, &sizes, index_options);
+                *lock(&f.index) =
+                    Some((index.min_timestamp, index.max_timestamp, index.to_bytes()));
+            }
+        }
+        // The thread that does a file's last piece finishes it, so finishing (copying its pages out, the fsyncs)
+        // overlaps the encoding of other files.
+        if f.remaining.fetch_sub(1, AtomicOrdering::AcqRel) == 1 {
+            let outcome = f.finish();
+            *lock(&f.outcome) = Some(outcome);
+        }
+    });
+    opened
+        .into_iter()
+        .map(|f| {
+            let f = f?;
+            let outcome = lock(&f.outcome).take();
+            outcome.expect("every piece of every opened file ran")
+        })
+        .collect()
+}
+
+/// A piece of a file's work ([`write_files`]).
+#[derive(Clone, Copy)]
+enum Piece {
+    RowGroup(usize),
+    Index,
+}
+
+/// What the Parquet writer writes into: the temporary file, counted and checksummed on the way.
+type Sink = HashingWriter<BufWriter<File>>;
+
+/// The sidecar of a file: its first and last timestamps and its bytes.
+type BuiltIndex = (i64, i64, Vec<u8>);
+
+/// A file of [`write_files`] between its creation and its finish.
+struct OpenFile<'a> {
+    partition: Partition,
+    dir: PathBuf,
+    rel_path: PathBuf,
+    path: PathBuf,
+    tmp: PathBuf,
+    sidecar_tmp: PathBuf,
+    /// In [`sort_records`] order.
+    records: Vec<&'a LogRecord>,
+    /// The row groups, as ranges of `records`.
+    row_groups: Vec<Range<usize>>,
+    writer: Mutex<Option<SerializedFileWriter<Sink>>>,
+    factory: ArrowRowGroupWriterFactory,
+    encoded: Vec<Mutex<Option<Result<Vec<ArrowColumnChunk>>>>>,
+    index: Mutex<Option<BuiltIndex>>,
+    /// Pieces not done yet.
+    remaining: AtomicUsize,
+    outcome: Mutex<Option<Result<WrittenFile>>>,
+}
+
+impl<'a> OpenFile<'a> {
+    /// Sorts the job's rows, cuts them into row groups and creates the temporary file with the Parquet header.
+    fn create(root: &Path, job: FileJob<'a>, row_group_rows: usize) -> Result<OpenFile<'a>> {
+        let FileJob {
+            partition,
+            name,
+            mut records,
+        } = job;
+        sort_records(&mut records);
+        let row_groups = cut_row_groups(&records, row_group_rows);
+
+        let rel_dir = partition.dir();
+        let dir = root.join(&rel_dir);
+        create_dirs(root, &rel_dir)?;
+        let rel_path = rel_dir.join(format!("{name}.parquet"));
+        let path = root.join(&rel_path);
+        let tmp = dir.join(format!(".{name}.parquet.tmp"));
+        let sidecar_tmp = dir.join(format!(".{name}.qidx.tmp"));
+        let file = File::create(&tmp).map_err(io_err(&tmp))?;
+        let sink = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        // Made through `ArrowWriter`, so the file has its schema, properties and Arrow schema metadata exactly.
+        let (writer, factory) =
+            ArrowWriter::try_new(sink, log_schema(), Some(writer_properties(row_group_rows)))
+                .and_then(ArrowWriter::into_serialized_writer)
+                .map_err(|e| {
+                    let _ = fs::remove_file(&tmp);
+                    Error::parquet(&tmp, e)
+                })?;
+        Ok(OpenFile {
+            partition,
+            dir,
+            rel_path,
+            path,
+            tmp,
+            sidecar_tmp,
+            remaining: AtomicUsize::new(row_groups.len() + 1),
+            encoded: row_groups.iter().map(|_| Mutex::new(None)).collect(),
+            records,
+            row_groups,
+            writer: Mutex::new(Some(writer)),
+            factory,
+            index: Mutex::new(None),
+            outcome: Mutex::new(None),
+        })
+    }
+
+    /// Encodes row group `g` into memory: its column chunks, in the schema's leaf order.
+    fn encode_row_group(&self, g: usize) -> Result<Vec<ArrowColumnChunk>> {
+        let rows = &self.records[self.row_groups[g].clone()];
+        let batch = records_to_batch(rows).map_err(|e| Error::Arrow {
+            context: self.tmp.clone(),
             source: e,
         })?;
-        writer.write(&batch).map_err(|e| Error::parquet(&tmp, e))?;
-        // End the row group here, so row groups are exactly the chunks the sidecar records.
-        writer.flush().map_err(|e| Error::parquet(&tmp, e))?;
-        row_groups.push(chunk.len() as u32);
+        let parquet = |e| Error::parquet(&self.tmp, e);
+        let mut writers = self.factory.create_column_writers(g).map_err(parquet)?;
+        let mut next = writers.iter_mut();
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, column).map_err(parquet)? {
+                next.next()
+                    .expect("a writer per leaf column")
+                    .write(&leaf)
+                    .map_err(parquet)?;
+            }
+        }
+        writers
+            .into_iter()
+            .map(|w| w.close().map_err(parquet))
+            .collect()
     }
-    let mut sink = writer.into_inner().map_err(|e| Error::parquet(&tmp, e))?;
-    sink.flush().map_err(io_err(&tmp))?;
-    let (bytes, checksum) = (sink.len, sink.crc.finalize());
-    let file = sink.inner.into_inner().map_err(|e| Error::Io {
-        path: tmp.clone(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    drop(file);
 
-    let index = FileIndex::build(records, &row_groups, index_options);
-    let index_bytes = index.to_bytes();
-    let sidecar = sidecar_path(&path);
-    let sidecar_tmp = dir.join(format!(".{name}.qidx.tmp"));
-    write_synced(&sidecar_tmp, &index_bytes)?;
+    /// Appends the encoded row groups in order, writes the footer, syncs the file and its sidecar and renames
+    /// both into place. On failure the temporary files are removed.
+    fn finish(&self) -> Result<WrittenFile> {
+        let result = self.finish_inner();
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+            let _ = fs::remove_file(&self.sidecar_tmp);
+        }
+        result
+    }
 
-    fs::rename(&tmp, &path).map_err(io_err(&path))?;
-    fs::rename(&sidecar_tmp, &sidecar).map_err(io_err(&sidecar))?;
-    sync_dir(&dir)?;
-    Ok(WrittenFile {
-        partition,
-        rel_path,
-        rows: records.len() as u64,
-        bytes,
-        index_bytes: index_bytes.len() as u64,
-        raw_bytes: records.iter().map(|r| r.bytes_uncompressed).sum(),
-        checksum,
-        min_timestamp: index.min_timestamp,
-        max_timestamp: index.max_timestamp,
-    })
+    fn finish_inner(&self) -> Result<WrittenFile> {
+        let parquet = |e| Error::parquet(&self.tmp, e);
+        let mut writer = lock(&self.writer).take().expect("a file is finished once");
+        for slot in &self.encoded {
+            let chunks = lock(slot).take().expect("every row group was encoded")?;
+            let mut row_group = writer.next_row_group().map_err(parquet)?;
+            for chunk in chunks {
+                chunk.append_to_row_group(&mut row_group).map_err(parquet)?;
+            }
+            row_group.close().map_err(parquet)?;
+        }
+        let mut sink = writer.into_inner().map_err(parquet)?;
+        sink.flush().map_err(io_err(&self.tmp))?;
+        let (bytes, checksum) = (sink.len, sink.crc.finalize());
+        let file = sink.inner.into_inner().map_err(|e| Error::Io {
+            path: self.tmp.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io_err(&self.tmp))?;
+        drop(file);
+
+        let (min_timestamp, max_timestamp, index_bytes) =
+            lock(&self.index).take().expect("the sidecar was built");
+        write_synced(&self.sidecar_tmp, &index_bytes)?;
+        let sidecar = sidecar_path(&self.path);
+        fs::rename(&self.tmp, &self.path).map_err(io_err(&self.path))?;
+        fs::rename(&self.sidecar_tmp, &sidecar).map_err(io_err(&sidecar))?;
+        sync_dir(&self.dir)?;
+        Ok(WrittenFile {
+            partition: self.partition,
+            rel_path: self.rel_path.clone(),
+            rows: self.records.len() as u64,
+            bytes,
+            index_bytes: index_bytes.len() as u64,
+            raw_bytes: self.records.iter().map(|r| r.bytes_uncompressed).sum(),
+            checksum,
+            min_timestamp,
+            max_timestamp,
+        })
+    }
+}
+
+/// The row groups of `records` (in [`sort_records`] order): runs of at most `row_group_rows` rows. A row group
+/// never holds two severity groups, so each is in (`timestamp`, `uuid`) order, as the file's `sorting_columns`
+/// say (they describe every row group), and the error rows start a fresh page.
+fn cut_row_groups(records: &[&LogRecord], row_group_rows: usize) -> Vec<Range<usize>> {
+    let errors_at = records.partition_point(|r| quarry_index::severity_group(r.severity_text) == 0);
+    let step = row_group_rows.max(1);
+    let runs =
+        |from: usize, to: usize| (from..to).step_by(step).map(move |s| s..(s + step).min(to));
+    runs(0, errors_at)
+        .chain(runs(errors_at, records.len()))
+        .collect()
+}
+
+/// Runs `task(i)` for every `i` in `0..n` on up to `threads` scoped threads, which take the indices in order.
+fn for_each_parallel(n: usize, threads: usize, task: impl Fn(usize) + Sync) {
+    let threads = threads.min(n);
+    if threads <= 1 {
+        (0..n).for_each(task);
+        return;
+    }
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    task(i);
+                }
+            });
+        }
+    });
+}
+
+/// Locks `m`, also after a panic elsewhere (what it guards is written whole or not at all).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -332,4 +560,125 @@ pub fn read_file(path: &Path) -> Result<Vec<LogRecord>> {
 pub(crate) fn file_checksum(path: &Path) -> Result<u32> {
     let bytes = fs::read(path).map_err(io_err(path))?;
     Ok(crc32fast::hash(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use quarry_core::{IngestOptions, Stamper, TeamId};
+    use quarry_testkit::{Generator, GeneratorConfig};
+
+    use super::*;
+
+    /// The writer before session 11: `ArrowWriter`, one write and one flush per row group, on one thread.
+    fn arrow_writer_bytes(
+        records: &[&LogRecord],
+        row_groups: &[Range<usize>],
+        rows: usize,
+    ) -> Vec<u8> {
+        let mut writer =
+            ArrowWriter::try_new(Vec::new(), log_schema(), Some(writer_properties(rows))).unwrap();
+        for g in row_groups {
+            writer
+                .write(&records_to_batch(&records[g.clone()]).unwrap())
+                .unwrap();
+            writer.flush().unwrap();
+        }
+        writer.into_inner().unwrap()
+    }
+
+    /// Row groups encoded apart on several threads and appended in order make the file `ArrowWriter` makes of
+    /// the same row groups, byte for byte, and the sidecar the one built from the sorted rows; on one thread too.
+    #[test]
+    fn files_written_in_pieces_are_the_files_arrow_writer_writes() {
+        let mut stamper = Stamper::new(7, IngestOptions::default());
+        let records: Vec<LogRecord> = Generator::new(GeneratorConfig {
+            rows: 6_000,
+            seed: 3,
+            span: 3 * 3_600_000_000_000,
+            ..Default::default()
+        })
+        .map(|log| stamper.stamp(log, 1_793_577_600 * 1_000_000_000))
+        .collect();
+        let mut by_partition: BTreeMap<Partition, Vec<&LogRecord>> = BTreeMap::new();
+        for r in &records {
+            by_partition
+                .entry(Partition::of(TeamId(1), r.timestamp))
+                .or_default()
+                .push(r);
+        }
+        assert_eq!(by_partition.len(), 3, "three hours of rows");
+        let row_group_rows = 700;
+        let options = IndexOptions::default();
+        for threads in [1, 3] {
+            let dir = tempfile::tempdir().unwrap();
+            let jobs = by_partition
+                .iter()
+                .enumerate()
+                .map(|(i, (p, rows))| FileJob {
+                    partition: *p,
+                    name: format!("file-{i}"),
+                    // Reversed: the writer sorts.
+                    records: rows.iter().rev().copied().collect(),
+                })
+                .collect();
+            let written = write_files(dir.path(), jobs, row_group_rows, &options, threads);
+            assert_eq!(written.len(), 3);
+            for (w, rows) in written.into_iter().zip(by_partition.values()) {
+                let w = w.unwrap();
+                let mut sorted = rows.clone();
+                sort_records(&mut sorted);
+                let row_groups = cut_row_groups(&sorted, row_group_rows);
+                assert!(row_groups.len() >= 3, "{row_groups:?}");
+                assert!(
+                    row_groups
+                        .iter()
+                        .any(|g| quarry_index::severity_group(sorted[g.start].severity_text) == 1),
+                    "error rows have row groups of their own"
+                );
+                let bytes = fs::read(dir.path().join(&w.rel_path)).unwrap();
+                assert_eq!(
+                    bytes,
+                    arrow_writer_bytes(&sorted, &row_groups, row_group_rows),
+                    "{threads} threads, {}",
+                    w.rel_path.display()
+                );
+                assert_eq!(
+                    (w.bytes, w.checksum),
+                    (bytes.len() as u64, crc32fast::hash(&bytes))
+                );
+                let sizes: Vec<u32> = row_groups.iter().map(|g| g.len() as u32).collect();
+                let index = FileIndex::build(&sorted, &sizes, &options);
+                let sidecar = fs::read(sidecar_path(&dir.path().join(&w.rel_path))).unwrap();
+                assert_eq!(sidecar, index.to_bytes());
+                assert_eq!(
+                    (w.rows, w.min_timestamp, w.max_timestamp),
+                    (rows.len() as u64, index.min_timestamp, index.max_timestamp)
+                );
+                let back = read_file(&dir.path().join(&w.rel_path)).unwrap();
+                assert!(back.iter().zip(&sorted).all(|(a, b)| a == *b));
+                assert_eq!(back.len(), sorted.len());
+            }
+            // Nothing temporary is left.
+            let leftovers: Vec<_> = walk(dir.path())
+                .into_iter()
+                .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+                .collect();
+            assert!(leftovers.is_empty(), "{leftovers:?}");
+        }
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
+    }
 }

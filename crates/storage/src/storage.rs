@@ -12,7 +12,7 @@ use quarry_core::{Clock, LogRecord, NANOS_PER_SECOND, TeamId};
 
 use crate::catalog::{Catalog, FileMeta, FlushMark};
 use crate::layout::{Partition, sidecar_path};
-use crate::parquet_io::{WrittenFile, file_checksum, read_file, sort_records, write_file};
+use crate::parquet_io::{FileJob, WrittenFile, file_checksum, read_file, write_file, write_files};
 use crate::{Durability, Error, Result, StorageOptions, codec, io_err, wal};
 
 /// One acknowledged (or in-flight) append, as held by the memtable.
@@ -731,7 +731,20 @@ impl Storage {
     /// Moves every memtable row to Parquet: one file per (team, hour) with its sidecar, then one catalog
     /// transaction that adds the files and retires the WAL segments they came from.
     pub fn flush(&self) -> Result<FlushReport> {
-        let _guard = lock(&self.flush_lock);
+        let mut retired = Vec::new();
+        let result = {
+            let _guard = lock(&self.flush_lock);
+            self.flush_frozen(&mut retired)
+        };
+        // The flushed rows are freed after the flush lock is released: freeing a million records takes a third of
+        // a second on one core, and an ingest at the memtable limit waits for that lock (`wait_for_flush`), so
+        // freeing under it left one core idle at the end of every such flush (session 11, `perf` timeline).
+        drop(retired);
+        result
+    }
+
+    /// [`Storage::flush`] under the flush lock; the batches it wrote go to `retired`, for the caller to drop.
+    fn flush_frozen(&self, retired: &mut Vec<Vec<Arc<MemBatch>>>) -> Result<FlushReport> {
         self.rotate()?;
         let mut report = FlushReport::default();
         loop {
@@ -787,6 +800,7 @@ impl Storage {
                 st.version += 1;
             }
             report.files.extend(added);
+            retired.push(batches);
             self.flushes
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // The segments are now redundant; one left behind is deleted at the next open.
@@ -885,48 +899,28 @@ impl Storage {
                     .push(r);
             }
         }
-        // Partitions are independent: write them on up to `available_parallelism` threads.
-        let jobs: Vec<(Partition, Vec<&LogRecord>, String)> = groups
+        let jobs: Vec<FileJob<'_>> = groups
             .into_iter()
-            .map(|(p, rows)| (p, rows, self.next_file_name()))
+            .map(|(partition, records)| FileJob {
+                partition,
+                name: self.next_file_name(),
+                records,
+            })
             .collect();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(jobs.len())
-            .max(1);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<Mutex<Option<Result<WrittenFile>>>> =
-            jobs.iter().map(|_| Mutex::new(None)).collect();
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some((partition, rows, name)) = jobs.get(i) else {
-                            break;
-                        };
-                        let mut rows = rows.clone();
-                        sort_records(&mut rows);
-                        let result = write_file(
-                            &self.root,
-                            *partition,
-                            name,
-                            &rows,
-                            self.options.row_group_rows,
-                            &self.options.index,
-                        );
-                        *lock(&results[i]) = Some(result);
-                    }
-                });
-            }
-        });
-        let mut written = Vec::with_capacity(jobs.len());
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let results = write_files(
+            &self.root,
+            jobs,
+            self.options.row_group_rows,
+            &self.options.index,
+            threads,
+        );
+        let mut written = Vec::with_capacity(results.len());
         let mut failure = None;
-        for slot in results {
-            match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
-                Some(Ok(w)) => written.push(w),
-                Some(Err(e)) => failure = failure.or(Some(e)),
-                None => {}
+        for result in results {
+            match result {
+                Ok(w) => written.push(w),
+                Err(e) => failure = failure.or(Some(e)),
             }
         }
         if let Some(e) = failure {
@@ -978,14 +972,14 @@ impl Storage {
                 for f in &run {
                     records.extend(f.read_records()?);
                 }
-                let mut refs: Vec<&LogRecord> = records.iter().collect();
-                sort_records(&mut refs);
-                let name = self.next_file_name();
+                let job = FileJob {
+                    partition,
+                    name: self.next_file_name(),
+                    records: records.iter().collect(),
+                };
                 let out = write_file(
                     &self.root,
-                    partition,
-                    &name,
-                    &refs,
+                    job,
                     self.options.row_group_rows,
                     &self.options.index,
                 )?;
