@@ -188,6 +188,13 @@ impl Attributes {
         *self = b.into_sorted().expect("under u32::MAX bytes");
     }
 
+    /// The address of the storage this set shares with its clones (`None` for an empty set). Two sets with the
+    /// same address are equal; while one of them is alive no other set has that address. Sets of equal contents
+    /// made apart have different addresses. For caches that would otherwise hash or compare the whole set.
+    pub fn share_id(&self) -> Option<usize> {
+        self.0.as_ref().map(|p| Arc::as_ptr(p) as usize)
+    }
+
     /// The bytes a set occupies in memory, headers included (for memtable accounting). A shared set is counted
     /// whole by each holder.
     pub fn memory_size(&self) -> usize {

@@ -273,6 +273,10 @@ fn attribute_rollup(
     let mut resources: Vec<(u64, &Attributes)> = Vec::new();
     let mut by_fingerprint: HashMap<u64, u32> = HashMap::default();
     let mut by_set: HashMap<(u64, &Attributes), u32> = HashMap::default();
+    // First by the set's address (and the fingerprint): records of one resource share their set, and every
+    // record is borrowed here, so an address is one set's for the whole call. Comparing a set found by its
+    // fingerprint with the record's is a `memcmp` of the whole set whenever the two were decoded apart.
+    let mut by_address: HashMap<(usize, u64), u32> = HashMap::default();
     let mut resource_rows: HashMap<(u64, u64, u32), u64> = HashMap::default();
     for (r, &old) in records.iter().zip(service_of_row) {
         let bucket = (r.timestamp.div_euclid(NANOS_PER_10_MINUTES) - base) as u64;
@@ -284,16 +288,26 @@ fn attribute_rollup(
         }
         let fingerprint = r.resource_fingerprint;
         let set = &r.resource_attributes;
-        let resource = match by_fingerprint.get(&fingerprint) {
-            Some(&id) if resources[id as usize].1 == set => id,
-            found => {
-                let next = resources.len() as u32;
-                let id = *by_set.entry((fingerprint, set)).or_insert_with(|| {
-                    resources.push((fingerprint, set));
-                    next
-                });
-                if found.is_none() {
-                    by_fingerprint.insert(fingerprint, id);
+        let address = set.share_id().map(|a| (a, fingerprint));
+        let resource = match address.and_then(|a| by_address.get(&a)) {
+            Some(&id) => id,
+            None => {
+                let id = match by_fingerprint.get(&fingerprint) {
+                    Some(&id) if resources[id as usize].1 == set => id,
+                    found => {
+                        let next = resources.len() as u32;
+                        let id = *by_set.entry((fingerprint, set)).or_insert_with(|| {
+                            resources.push((fingerprint, set));
+                            next
+                        });
+                        if found.is_none() {
+                            by_fingerprint.insert(fingerprint, id);
+                        }
+                        id
+                    }
+                };
+                if let Some(a) = address {
+                    by_address.insert(a, id);
                 }
                 id
             }
