@@ -46,17 +46,17 @@ pub(crate) fn scan_line<'a>(line: &'a str, memo: &ResourceMemo<'_>) -> Option<Ra
     s.ws();
     if !s.eat_if(b'}') {
         loop {
-            let key = match s.field_name() {
-                Some(name) => name,
-                None => s.key()?,
+            let field = match s.field_name() {
+                Some(field) => field,
+                None => Field::of(s.key()?)?,
             };
             s.ws();
             s.eat(b':')?;
             s.ws();
             // serde rejects a repeated field, so a second value goes to the reference path.
-            match key {
-                b"attributes" => set_once(&mut out.attributes, s.attrs()?)?,
-                b"resource_attributes" => {
+            match field {
+                Field::Attributes => set_once(&mut out.attributes, s.attrs()?)?,
+                Field::ResourceAttributes => {
                     let start = s.at;
                     let known = memchr::memchr(b'}', &s.b[start..])
                         .map(|close| &s.text[start..=start + close])
@@ -71,7 +71,7 @@ pub(crate) fn scan_line<'a>(line: &'a str, memo: &ResourceMemo<'_>) -> Option<Ra
                     out.resource_raw = Some(&s.text[start..s.at]);
                     set_once(&mut out.resource_attributes, entries)?
                 }
-                _ => set_once(scalar_slot(&mut out, key)?, s.scalar()?)?,
+                scalar => set_once(scalar_slot(&mut out, scalar)?, s.scalar()?)?,
             }
             if !s.next_member()? {
                 break;
@@ -82,21 +82,69 @@ pub(crate) fn scan_line<'a>(line: &'a str, memo: &ResourceMemo<'_>) -> Option<Ra
     (s.at == s.b.len()).then_some(out)
 }
 
-/// The slot of a scalar field; `None` for a key that is not one (unknown fields go to the reference path).
-fn scalar_slot<'o, 'a>(out: &'o mut RawFields<'a>, key: &[u8]) -> Option<&'o mut Option<&'a str>> {
-    Some(match key {
-        b"timestamp" => &mut out.timestamp,
-        b"observed_timestamp" => &mut out.observed_timestamp,
-        b"severity_text" => &mut out.severity_text,
-        b"severity_number" => &mut out.severity_number,
-        b"service_name" => &mut out.service_name,
-        b"body" => &mut out.body,
-        b"trace_id" => &mut out.trace_id,
-        b"span_id" => &mut out.span_id,
-        b"trace_flags" => &mut out.trace_flags,
-        b"instrumentation_scope" => &mut out.instrumentation_scope,
-        b"event_name" => &mut out.event_name,
-        _ => return None,
+/// A record field the scanner reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Attributes,
+    ResourceAttributes,
+    Timestamp,
+    ObservedTimestamp,
+    SeverityText,
+    SeverityNumber,
+    ServiceName,
+    Body,
+    TraceId,
+    SpanId,
+    TraceFlags,
+    InstrumentationScope,
+    EventName,
+}
+
+impl Field {
+    /// Every field with its name: [`Field::of`] and [`Scanner::field_name`] read the same names.
+    const ALL: [(&'static str, Field); 13] = [
+        ("attributes", Field::Attributes),
+        ("resource_attributes", Field::ResourceAttributes),
+        ("timestamp", Field::Timestamp),
+        ("observed_timestamp", Field::ObservedTimestamp),
+        ("severity_text", Field::SeverityText),
+        ("severity_number", Field::SeverityNumber),
+        ("service_name", Field::ServiceName),
+        ("body", Field::Body),
+        ("trace_id", Field::TraceId),
+        ("span_id", Field::SpanId),
+        ("trace_flags", Field::TraceFlags),
+        ("instrumentation_scope", Field::InstrumentationScope),
+        ("event_name", Field::EventName),
+    ];
+
+    /// The field named `name`; `None` for any other name (unknown fields go to the reference path).
+    fn of(name: &[u8]) -> Option<Field> {
+        Field::ALL
+            .iter()
+            .find(|(n, _)| n.as_bytes() == name)
+            .map(|&(_, f)| f)
+    }
+}
+
+/// The slot of a scalar field; `None` for the attribute objects.
+fn scalar_slot<'o, 'a>(
+    out: &'o mut RawFields<'a>,
+    field: Field,
+) -> Option<&'o mut Option<&'a str>> {
+    Some(match field {
+        Field::Timestamp => &mut out.timestamp,
+        Field::ObservedTimestamp => &mut out.observed_timestamp,
+        Field::SeverityText => &mut out.severity_text,
+        Field::SeverityNumber => &mut out.severity_number,
+        Field::ServiceName => &mut out.service_name,
+        Field::Body => &mut out.body,
+        Field::TraceId => &mut out.trace_id,
+        Field::SpanId => &mut out.span_id,
+        Field::TraceFlags => &mut out.trace_flags,
+        Field::InstrumentationScope => &mut out.instrumentation_scope,
+        Field::EventName => &mut out.event_name,
+        Field::Attributes | Field::ResourceAttributes => return None,
     })
 }
 
@@ -181,30 +229,42 @@ impl<'a> Scanner<'a> {
 
     /// One of the record's field names at the cursor, recognised by its first letter and compared whole, without
     /// scanning it as a string (~80 instructions a name; nine names a line). `None` for any other text, which
-    /// [`Scanner::key`] then reads (unknown fields go to the reference path there).
-    fn field_name(&mut self) -> Option<&'static [u8]> {
+    /// [`Scanner::key`] then reads.
+    fn field_name(&mut self) -> Option<Field> {
         let rest = self.b.get(self.at..)?.strip_prefix(b"\"")?;
-        let candidates: &[&'static [u8]] = match rest.first()? {
-            b'a' => &[b"attributes"],
-            b'b' => &[b"body"],
-            b'e' => &[b"event_name"],
-            b'i' => &[b"instrumentation_scope"],
-            b'o' => &[b"observed_timestamp"],
-            b'r' => &[b"resource_attributes"],
-            b's' => &[
-                b"service_name",
-                b"severity_text",
-                b"severity_number",
-                b"span_id",
-            ],
-            b't' => &[b"timestamp", b"trace_id", b"trace_flags"],
-            _ => return None,
-        };
-        let name = candidates
-            .iter()
-            .find(|name| rest.get(name.len()) == Some(&b'"') && rest.starts_with(name))?;
-        self.at += name.len() + 2;
-        Some(name)
+        // Each name is compared with its closing quote as a constant, which the compiler turns into a few loads
+        // and compares (a loop over the names called `memcmp` for each).
+        macro_rules! names {
+            ($($name:literal => $field:ident),* $(,)?) => {{
+                $(if rest.starts_with(concat!($name, "\"").as_bytes()) {
+                    Some(($name.len(), Field::$field))
+                } else)* {
+                    None
+                }
+            }};
+        }
+        let (len, field) = match rest.first()? {
+            b'a' => names!("attributes" => Attributes),
+            b'b' => names!("body" => Body),
+            b'e' => names!("event_name" => EventName),
+            b'i' => names!("instrumentation_scope" => InstrumentationScope),
+            b'o' => names!("observed_timestamp" => ObservedTimestamp),
+            b'r' => names!("resource_attributes" => ResourceAttributes),
+            b's' => names!(
+                "service_name" => ServiceName,
+                "severity_text" => SeverityText,
+                "severity_number" => SeverityNumber,
+                "span_id" => SpanId,
+            ),
+            b't' => names!(
+                "timestamp" => Timestamp,
+                "trace_id" => TraceId,
+                "trace_flags" => TraceFlags,
+            ),
+            _ => None,
+        }?;
+        self.at += len + 2;
+        Some(field)
     }
 
     /// A key without escapes, as bytes between the quotes.
@@ -217,6 +277,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string starting at the cursor: its span `[start, end)` including quotes, and whether it has escapes.
+    #[inline(always)]
     fn string(&mut self) -> Option<(usize, usize, bool)> {
         let start = self.at;
         if self.b.get(start) != Some(&b'"') {
@@ -341,7 +402,37 @@ impl<'a> Scanner<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::scan_line;
+    use super::{Field, Scanner, scan_line};
+
+    /// The quick recognition of field names agrees with [`Field::of`] on every name, and takes nothing that is
+    /// not exactly a name (longer, shorter, escaped, unquoted).
+    #[test]
+    fn field_names_are_recognised_exactly() {
+        let read = |text: &str| {
+            let mut s = Scanner {
+                b: text.as_bytes(),
+                text,
+                at: 0,
+            };
+            let field = s.field_name();
+            (field, s.at)
+        };
+        for (name, field) in Field::ALL {
+            assert_eq!(Field::of(name.as_bytes()), Some(field));
+            let quoted = format!("\"{name}\":1");
+            assert_eq!(read(&quoted), (Some(field), name.len() + 2), "{name}");
+            for other in [
+                format!("\"{name}x\":1"),
+                format!("\"{}\":1", &name[..name.len() - 1]),
+                format!("\"\\u00{:x}{}\":1", name.as_bytes()[0], &name[1..]),
+                format!("{name}:1"),
+                format!("\"{name}"),
+            ] {
+                assert_eq!(read(&other), (None, 0), "{other}");
+                assert_eq!(Field::of(other.as_bytes()), None, "{other}");
+            }
+        }
+    }
 
     #[test]
     fn special_finds_the_first_quote_backslash_or_control_byte() {
