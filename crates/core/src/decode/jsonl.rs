@@ -207,12 +207,16 @@ pub fn decode_line_reference(index: usize, line: &[u8]) -> Result<DecodedLog, Re
 }
 
 fn utf8_object(index: usize, line: &[u8]) -> Result<&str, RecordError> {
-    let text = std::str::from_utf8(line).map_err(|e| {
-        RecordError::new(
-            index,
-            "record",
-            format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-        )
+    // simdutf8 checks valid text ~4x faster than `std` (1% of an ingest's instructions, session 11); `std` says
+    // where invalid text goes wrong.
+    let text = simdutf8::basic::from_utf8(line).or_else(|_| {
+        std::str::from_utf8(line).map_err(|e| {
+            RecordError::new(
+                index,
+                "record",
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })
     })?;
     // Serde would also read a JSON array positionally into the struct; only objects are records.
     if !text.starts_with('{') {
