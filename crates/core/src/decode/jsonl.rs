@@ -244,6 +244,20 @@ pub(crate) struct RawFields<'a> {
     pub(crate) resource_raw: Option<&'a str>,
     pub(crate) instrumentation_scope: Option<&'a str>,
     pub(crate) event_name: Option<&'a str>,
+    /// The text fields whose value the fast scanner found to be a string without escapes, as [`plain`] bits: its
+    /// text is the raw text without its quotes, and nothing has to look for backslashes again.
+    pub(crate) plain: u8,
+}
+
+/// Bits of [`RawFields::plain`].
+pub(crate) mod plain {
+    pub(crate) const SEVERITY_TEXT: u8 = 1;
+    pub(crate) const SERVICE_NAME: u8 = 2;
+    pub(crate) const BODY: u8 = 4;
+    pub(crate) const TRACE_ID: u8 = 8;
+    pub(crate) const SPAN_ID: u8 = 16;
+    pub(crate) const INSTRUMENTATION_SCOPE: u8 = 32;
+    pub(crate) const EVENT_NAME: u8 = 64;
 }
 
 fn reference_fields(index: usize, text: &str) -> Result<RawFields<'_>, RecordError> {
@@ -267,6 +281,7 @@ fn reference_fields(index: usize, text: &str) -> Result<RawFields<'_>, RecordErr
         resource_raw: None,
         instrumentation_scope: get(rec.instrumentation_scope),
         event_name: get(rec.event_name),
+        plain: 0,
     })
 }
 
@@ -287,7 +302,9 @@ fn convert<'a>(
         .map(parse_timestamp)
         .transpose()
         .map_err(|r| err("observed_timestamp", r))?;
-    let severity_text = opt_text(rec.severity_text).map_err(|r| err("severity_text", r))?;
+    let is_plain = |bit: u8| rec.plain & bit != 0;
+    let severity_text = opt_text(rec.severity_text, is_plain(plain::SEVERITY_TEXT))
+        .map_err(|r| err("severity_text", r))?;
     let severity_number = opt(rec.severity_number)
         .map(parse_int::<i32>)
         .transpose()
@@ -298,16 +315,21 @@ fn convert<'a>(
             )
         })?
         .unwrap_or(0);
-    let service_name = opt_text(rec.service_name).map_err(|r| err("service_name", r))?;
+    let service_name = opt_text(rec.service_name, is_plain(plain::SERVICE_NAME))
+        .map_err(|r| err("service_name", r))?;
     let body = match opt(rec.body) {
         None => String::new(),
-        Some(raw) => raw_to_text(raw).map_err(|r| err("body", &r))?,
+        Some(raw) => {
+            let mut body = String::new();
+            raw_to_text_into(raw, is_plain(plain::BODY), &mut body).map_err(|r| err("body", &r))?;
+            body
+        }
     };
-    let trace_id = opt_text(rec.trace_id)
+    let trace_id = opt_text(rec.trace_id, is_plain(plain::TRACE_ID))
         .map_err(|_| err("trace_id", "expected hex or base64 text"))?
         .map(|s| parse_id::<16>(&s))
         .unwrap_or([0; 16]);
-    let span_id = opt_text(rec.span_id)
+    let span_id = opt_text(rec.span_id, is_plain(plain::SPAN_ID))
         .map_err(|_| err("span_id", "expected hex or base64 text"))?
         .map(|s| parse_id::<8>(&s))
         .unwrap_or([0; 8]);
@@ -329,10 +351,13 @@ fn convert<'a>(
     if let (true, Some(raw)) = (from_text, rec.resource_raw) {
         memo.insert(raw, resource_attributes.clone());
     }
-    let instrumentation_scope = opt_text(rec.instrumentation_scope)
-        .map_err(|r| err("instrumentation_scope", r))?
-        .unwrap_or_default();
-    let event_name = opt_text(rec.event_name)
+    let instrumentation_scope = opt_text(
+        rec.instrumentation_scope,
+        is_plain(plain::INSTRUMENTATION_SCOPE),
+    )
+    .map_err(|r| err("instrumentation_scope", r))?
+    .unwrap_or_default();
+    let event_name = opt_text(rec.event_name, is_plain(plain::EVENT_NAME))
         .map_err(|r| err("event_name", r))?
         .unwrap_or_default();
 
@@ -395,11 +420,18 @@ fn opt(raw: Option<&str>) -> Option<&str> {
     raw.filter(|r| *r != "null")
 }
 
-fn opt_text(raw: Option<&str>) -> Result<Option<Cow<'_, str>>, &'static str> {
+/// The text of a field that must be a string (or absent); `plain`: the scanner found it a string without escapes.
+fn opt_text(raw: Option<&str>, plain: bool) -> Result<Option<Cow<'_, str>>, &'static str> {
     match opt(raw) {
         None => Ok(None),
+        Some(r) if plain => Ok(Some(Cow::Borrowed(unquote(r)))),
         Some(r) => json_string(r).map(Some).ok_or("expected text"),
     }
+}
+
+/// The text between the quotes of a string literal the scanner found without escapes.
+fn unquote(raw: &str) -> &str {
+    &raw[1..raw.len() - 1]
 }
 
 /// The text of a JSON string literal, borrowed when it has no escapes; `None` if `raw` is not a valid string.
@@ -433,15 +465,13 @@ fn parse_timestamp(text: &str) -> Result<i64, &'static str> {
     }
 }
 
-/// Renders any JSON value as text: strings verbatim, others compact JSON, `null` as "".
-fn raw_to_text(text: &str) -> Result<String, String> {
-    let mut out = String::new();
-    raw_to_text_into(text, &mut out)?;
-    Ok(out)
-}
-
-/// [`raw_to_text`], appending to `out`.
-fn raw_to_text_into(text: &str, out: &mut String) -> Result<(), String> {
+/// Renders any JSON value as text, appended to `out`: strings verbatim, others compact JSON, `null` as "".
+/// `plain`: the scanner found `text` a string without escapes.
+fn raw_to_text_into(text: &str, plain: bool, out: &mut String) -> Result<(), String> {
+    if plain {
+        out.push_str(unquote(text));
+        return Ok(());
+    }
     match text.as_bytes().first() {
         Some(b'"') => match json_string(text) {
             Some(s) => out.push_str(&s),
@@ -466,7 +496,8 @@ fn raw_to_text_into(text: &str, out: &mut String) -> Result<(), String> {
 /// An attribute field as first parsed: the entries of a JSON object in document order, borrowed from the input
 /// (parsed in the same pass as the rest of the line), or the note that the field was not an object.
 pub(crate) enum Entries<'a> {
-    Object(Vec<(Cow<'a, str>, &'a str)>),
+    /// (key, raw value, whether the scanner found the value a string without escapes).
+    Object(Vec<(Cow<'a, str>, &'a str, bool)>),
     NotAnObject,
     /// Already converted: the same text as the [`ResourceMemo`]'s.
     Converted(Attributes),
@@ -517,7 +548,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
             ) -> Result<Entries<'a>, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(key) = map.next_key::<Cow<'a, str>>()? {
-                    out.push((key, map.next_value::<&'a RawValue>()?.get()));
+                    out.push((key, map.next_value::<&'a RawValue>()?.get(), false));
                 }
                 Ok(Entries::Object(out))
             }
@@ -570,14 +601,14 @@ fn attributes_of(field: Option<Entries<'_>>) -> Result<Attributes, (String, Stri
         Some(Entries::Converted(attrs)) => return Ok(attrs),
     };
     // The raw texts bound the converted ones (quotes and escapes only shrink), so the text is one allocation.
-    let bytes = entries.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let bytes = entries.iter().map(|(k, v, _)| k.len() + v.len()).sum();
     let mut out = AttributesBuilder::with_capacity(entries.len(), bytes);
-    for (k, v) in entries {
+    for (k, v, plain) in entries {
         if v == "null" {
             out.remove(&k);
             continue;
         }
-        out.push_with(&k, |text| raw_to_text_into(v, text))
+        out.push_with(&k, |text| raw_to_text_into(v, plain, text))
             .map_err(|r| (format!(".{k}"), r))?;
     }
     out.finish().map_err(|e| (String::new(), e.to_string()))

@@ -24,7 +24,7 @@
 
 use std::borrow::Cow;
 
-use super::jsonl::{Entries, RawFields, ResourceMemo};
+use super::jsonl::{Entries, RawFields, ResourceMemo, plain};
 
 /// Scans one line; `None` when the line is outside the accepted subset (not necessarily invalid).
 ///
@@ -71,7 +71,13 @@ pub(crate) fn scan_line<'a>(line: &'a str, memo: &ResourceMemo<'_>) -> Option<Ra
                     out.resource_raw = Some(&s.text[start..s.at]);
                     set_once(&mut out.resource_attributes, entries)?
                 }
-                scalar => set_once(scalar_slot(&mut out, scalar)?, s.scalar()?)?,
+                scalar => {
+                    let (raw, plain) = s.scalar()?;
+                    set_once(scalar_slot(&mut out, scalar)?, raw)?;
+                    if plain {
+                        out.plain |= scalar.plain_bit();
+                    }
+                }
             }
             if !s.next_member()? {
                 break;
@@ -117,6 +123,20 @@ impl Field {
         ("instrumentation_scope", Field::InstrumentationScope),
         ("event_name", Field::EventName),
     ];
+
+    /// The field's bit in [`RawFields::plain`] (0 for fields that are not text).
+    fn plain_bit(self) -> u8 {
+        match self {
+            Field::SeverityText => plain::SEVERITY_TEXT,
+            Field::ServiceName => plain::SERVICE_NAME,
+            Field::Body => plain::BODY,
+            Field::TraceId => plain::TRACE_ID,
+            Field::SpanId => plain::SPAN_ID,
+            Field::InstrumentationScope => plain::INSTRUMENTATION_SCOPE,
+            Field::EventName => plain::EVENT_NAME,
+            _ => 0,
+        }
+    }
 
     /// The field named `name`; `None` for any other name (unknown fields go to the reference path).
     fn of(name: &[u8]) -> Option<Field> {
@@ -310,17 +330,19 @@ impl<'a> Scanner<'a> {
     }
 
     /// A scalar value's raw text.
-    fn scalar(&mut self) -> Option<&'a str> {
+    /// A scalar value's raw text, and whether it is a string without escapes.
+    fn scalar(&mut self) -> Option<(&'a str, bool)> {
         let start = self.at;
+        let word = |raw: Option<&'a str>| raw.map(|r| (r, false));
         match self.b.get(start)? {
             b'"' => {
-                let (s, e, _) = self.string()?;
-                Some(&self.text[s..e])
+                let (s, e, escaped) = self.string()?;
+                Some((&self.text[s..e], !escaped))
             }
-            b'n' => self.word("null"),
-            b't' => self.word("true"),
-            b'f' => self.word("false"),
-            b'-' | b'0'..=b'9' => self.number(),
+            b'n' => word(self.word("null")),
+            b't' => word(self.word("true")),
+            b'f' => word(self.word("false")),
+            b'-' | b'0'..=b'9' => word(self.number()),
             _ => None,
         }
     }
@@ -392,7 +414,8 @@ impl<'a> Scanner<'a> {
             self.ws();
             self.eat(b':')?;
             self.ws();
-            out.push((key, self.scalar()?));
+            let (raw, plain) = self.scalar()?;
+            out.push((key, raw, plain));
             if !self.next_member()? {
                 return Some(Entries::Object(out));
             }
@@ -473,11 +496,32 @@ mod tests {
         assert_eq!(f.timestamp, Some(r#""2026-11-01T00:00:00Z""#));
         assert_eq!(f.severity_number, Some("-17"));
         assert_eq!(f.body, Some(r#""a\"b""#));
+        // The body has an escape, so it is not plain; the timestamp is not a text field (it has no bit).
+        assert_eq!(f.plain, 0, "no text field is plain here");
         let Some(super::Entries::Object(entries)) = f.attributes else {
             panic!("attributes are an object")
         };
-        let entries: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (&**k, *v)).collect();
-        assert_eq!(entries, [("k", r#""v""#), ("n", "1.5e3"), ("z", "null")]);
+        let entries: Vec<(&str, &str, bool)> =
+            entries.iter().map(|(k, v, p)| (&**k, *v, *p)).collect();
+        assert_eq!(
+            entries,
+            [
+                ("k", r#""v""#, true),
+                ("n", "1.5e3", false),
+                ("z", "null", false)
+            ]
+        );
+        let f = scan_line(
+            r#"{"service_name":"s","severity_text":"e\u0072ror","body":"b","trace_id":"ab","span_id":12}"#,
+            &Default::default(),
+        )
+        .expect("accepted");
+        use super::plain;
+        assert_eq!(
+            f.plain,
+            plain::SERVICE_NAME | plain::BODY | plain::TRACE_ID,
+            "plain strings only: not an escaped one, not a number"
+        );
     }
 
     #[test]
