@@ -33,6 +33,7 @@ use super::{Decoded, RecordError};
 use crate::ids::parse_id;
 use crate::record::{Attributes, AttributesBuilder, DecodedLog};
 use crate::severity::normalize_severity;
+use crate::time::{MinuteCache, parse_rfc3339_utc_cached};
 
 #[derive(Deserialize)]
 struct FlatRecord<'a> {
@@ -150,7 +151,7 @@ const PARALLEL_PIECE_BYTES: usize = 2 << 20;
 fn decode_piece(input: &[u8], line_base: usize, capacity: usize) -> Decoded {
     let mut out = Decoded::default();
     out.logs.reserve(capacity);
-    let mut memo = ResourceMemo::default();
+    let mut memo = PieceMemo::default();
     for (index, line) in super::lines(input).enumerate() {
         let line = line.trim_ascii();
         if line.is_empty() {
@@ -171,27 +172,27 @@ fn decode_piece(input: &[u8], line_base: usize, capacity: usize) -> Decoded {
 /// ([`decode_line_reference`]), so errors and unusual inputs are handled by one implementation. Both produce the
 /// same [`RawFields`] and share the conversion, and tests check that they agree.
 pub fn decode_line(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError> {
-    decode_line_with(index, line, &mut ResourceMemo::default())
+    decode_line_with(index, line, &mut PieceMemo::default())
 }
 
 /// [`decode_line`] with the resource objects of earlier lines of the same input at hand.
 fn decode_line_with<'a>(
     index: usize,
     line: &'a [u8],
-    memo: &mut ResourceMemo<'a>,
+    memo: &mut PieceMemo<'a>,
 ) -> Result<DecodedLog, RecordError> {
     decode_line_fast_with(index, line, memo).unwrap_or_else(|| decode_line_reference(index, line))
 }
 
 /// [`decode_line`] through the fast scanner only: `None` when the scanner leaves the line to the reference path.
 pub fn decode_line_fast(index: usize, line: &[u8]) -> Option<Result<DecodedLog, RecordError>> {
-    decode_line_fast_with(index, line, &mut ResourceMemo::default())
+    decode_line_fast_with(index, line, &mut PieceMemo::default())
 }
 
 fn decode_line_fast_with<'a>(
     index: usize,
     line: &'a [u8],
-    memo: &mut ResourceMemo<'a>,
+    memo: &mut PieceMemo<'a>,
 ) -> Option<Result<DecodedLog, RecordError>> {
     let text = match utf8_object(index, line) {
         Ok(text) => text,
@@ -203,7 +204,7 @@ fn decode_line_fast_with<'a>(
 /// [`decode_line`] through serde_json only: the reference the fast scanner is tested against.
 pub fn decode_line_reference(index: usize, line: &[u8]) -> Result<DecodedLog, RecordError> {
     let text = utf8_object(index, line)?;
-    reference_fields(index, text).and_then(|f| convert(index, f, &mut ResourceMemo::default()))
+    reference_fields(index, text).and_then(|f| convert(index, f, &mut PieceMemo::default()))
 }
 
 fn utf8_object(index: usize, line: &[u8]) -> Result<&str, RecordError> {
@@ -290,16 +291,16 @@ fn reference_fields(index: usize, text: &str) -> Result<RawFields<'_>, RecordErr
 fn convert<'a>(
     index: usize,
     rec: RawFields<'a>,
-    memo: &mut ResourceMemo<'a>,
+    memo: &mut PieceMemo<'a>,
 ) -> Result<DecodedLog, RecordError> {
     let err = |field: &str, reason: &str| RecordError::new(index, field, reason);
 
     let timestamp = opt(rec.timestamp)
-        .map(parse_timestamp)
+        .map(|t| parse_timestamp(t, &mut memo.minute))
         .transpose()
         .map_err(|r| err("timestamp", r))?;
     let observed_timestamp = opt(rec.observed_timestamp)
-        .map(parse_timestamp)
+        .map(|t| parse_timestamp(t, &mut memo.minute))
         .transpose()
         .map_err(|r| err("observed_timestamp", r))?;
     let is_plain = |bit: u8| rec.plain & bit != 0;
@@ -445,14 +446,14 @@ fn json_string(raw: &str) -> Option<Cow<'_, str>> {
 }
 
 /// Parses a timestamp: RFC 3339 text or integer Unix nanoseconds.
-fn parse_timestamp(text: &str) -> Result<i64, &'static str> {
+fn parse_timestamp(text: &str, minute: &mut MinuteCache) -> Result<i64, &'static str> {
     const EXPECTED: &str =
         "expected RFC 3339 text (2026-11-01T00:00:00Z) or integer Unix nanoseconds";
     if text.starts_with('"') {
         if let Some(nanos) = text
             .strip_prefix('"')
             .and_then(|t| t.strip_suffix('"'))
-            .and_then(crate::time::parse_rfc3339_utc_fast)
+            .and_then(|t| parse_rfc3339_utc_cached(t, minute))
         {
             return Ok(nanos);
         }
@@ -499,19 +500,23 @@ pub(crate) enum Entries<'a> {
     /// (key, raw value, whether the scanner found the value a string without escapes).
     Object(Vec<(Cow<'a, str>, &'a str, bool)>),
     NotAnObject,
-    /// Already converted: the same text as the [`ResourceMemo`]'s.
+    /// Already converted: the same text as the [`PieceMemo`]'s.
     Converted(Attributes),
 }
 
-/// The `resource_attributes` objects a piece's fast path has converted, by their raw text (conversions before
-/// `service.name` is added from a line's own `service_name`). Lines repeat their resource's object verbatim, and
-/// finding an object's end and hashing it costs a fifth of scanning and converting it again.
+/// What the fast path of one piece of input remembers from line to line.
+///
+/// The `resource_attributes` objects it has converted, by their raw text (conversions before `service.name` is
+/// added from a line's own `service_name`): lines repeat their resource's object verbatim, and finding an
+/// object's end and hashing it costs a fifth of scanning and converting it again. And the minute of the last
+/// timestamp ([`MinuteCache`]).
 #[derive(Default)]
-pub(crate) struct ResourceMemo<'a> {
+pub(crate) struct PieceMemo<'a> {
     by_hash: FxHashMap<u64, (&'a str, Attributes)>,
+    minute: MinuteCache,
 }
 
-impl<'a> ResourceMemo<'a> {
+impl<'a> PieceMemo<'a> {
     /// Objects kept at most; a piece with more distinct resources starts over (memory stays bounded).
     const MAX_ENTRIES: usize = 4096;
 

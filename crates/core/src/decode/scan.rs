@@ -24,7 +24,7 @@
 
 use std::borrow::Cow;
 
-use super::jsonl::{Entries, RawFields, ResourceMemo, plain};
+use super::jsonl::{Entries, PieceMemo, RawFields, plain};
 
 /// Scans one line; `None` when the line is outside the accepted subset (not necessarily invalid).
 ///
@@ -34,7 +34,7 @@ use super::jsonl::{Entries, RawFields, ResourceMemo, plain};
 /// object the full scan accepted parses to that object and ends where it does. (An object with a `}` inside a
 /// string is never found so, and is scanned each time. Following its strings to find its real end, as until
 /// session 11, took 2.3% of an ingest's instructions for the usual objects, which have none.)
-pub(crate) fn scan_line<'a>(line: &'a str, memo: &ResourceMemo<'_>) -> Option<RawFields<'a>> {
+pub(crate) fn scan_line<'a>(line: &'a str, memo: &PieceMemo<'_>) -> Option<RawFields<'a>> {
     let mut s = Scanner {
         b: line.as_bytes(),
         text: line,

@@ -43,7 +43,7 @@ fn check_fast_path(input: &[u8]) -> Result<bool, TestCaseError> {
 }
 
 /// Lines whose resource objects repeat, byte for byte or nearly: the JSON Lines decoder converts a repeated
-/// object once per piece (`ResourceMemo`), which must not change any line's answer.
+/// object once per piece (`PieceMemo`), which must not change any line's answer.
 const RESOURCE_LINES: &[&str] = &[
     r#"{"service_name":"a","resource_attributes":{"host.name":"h1","k8s":"x"},"body":"1"}"#,
     r#"{"service_name":"b","resource_attributes":{"host.name":"h1","k8s":"x"},"body":"2"}"#,
