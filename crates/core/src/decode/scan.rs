@@ -62,9 +62,9 @@ pub(crate) fn scan_line<'a>(line: &'a str, memo: &PieceMemo<'_>) -> Option<RawFi
                         .map(|close| &s.text[start..=start + close])
                         .and_then(|raw| Some((raw, memo.get(raw)?)));
                     let entries = match known {
-                        Some((raw, attrs)) => {
+                        Some((raw, (attrs, has_service_name))) => {
                             s.at += raw.len();
-                            Entries::Converted(attrs.clone())
+                            Entries::Converted(attrs.clone(), has_service_name)
                         }
                         None => s.attrs()?,
                     };
