@@ -123,6 +123,8 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
         columns::TRACE_FLAGS,
         columns::SEVERITY_NUMBER,
         columns::RESOURCE_FINGERPRINT,
+        columns::INSTRUMENTATION_SCOPE,
+        columns::EVENT_NAME,
         columns::BYTES_UNCOMPRESSED,
     ] {
         b = b.set_column_compression(ColumnPath::from(col), Compression::UNCOMPRESSED);
@@ -133,16 +135,12 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
             .set_column_dictionary_enabled(ColumnPath::from(col), false)
             .set_column_encoding(ColumnPath::from(col), Encoding::DELTA_BINARY_PACKED);
     }
-    // Ids are unique and bodies nearly so: a dictionary only costs (zstd still finds repeated text). The scope
-    // and event name are mostly empty or one value a service repeats, which zstd shrinks to nothing as well,
-    // while interning them cost ~350 instructions a row (session 11).
+    // Ids are unique and bodies nearly so: a dictionary only costs (zstd still finds repeated text).
     for col in [
         columns::UUID,
         columns::TRACE_ID,
         columns::SPAN_ID,
         columns::BODY,
-        columns::INSTRUMENTATION_SCOPE,
-        columns::EVENT_NAME,
     ] {
         b = b.set_column_dictionary_enabled(ColumnPath::from(col), false);
     }
