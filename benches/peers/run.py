@@ -4,7 +4,7 @@ table, and DuckDB reading quarry's own Parquet tree), on the same generated rows
 
 Run it through `benches/peers/run.sh` (which builds quarry in release mode and makes the virtual environment):
 
-    benches/peers/run.sh --rows 1000000 [--runs 5] [--warmup 1] [--out FILE.md]
+    benches/peers/run.sh --rows 1000000 [--runs 5] [--warmup 1] [--ingest-runs 3] [--out FILE.md]
 
 Steps:
 1. `quarry gen --rows N --seed 42` writes the rows as JSON Lines (cached per N under target/peers/).
@@ -12,6 +12,8 @@ Steps:
    flushed Parquet + sidecars; once as the command does by default, without the WAL, and once with `--wal`); chDB `INSERT … SELECT … FROM file(…, JSONEachRow)` into the MergeTree table
    (PostHog's ORDER BY, skip indexes and per-minute projection, spec §1.1); DuckDB `CREATE TABLE … AS SELECT … FROM
    read_json(…)`. DuckDB-over-Parquet reads quarry's files as they are. Bytes on disk are each directory's size.
+   `--ingest-runs` rounds (default 3) ingest into every engine in turn; each engine's rate is the median of its
+   rounds (all rounds are printed), and the last round's stores are the ones queried.
 3. The log-UI mix runs on every engine in a process of its own, `--warmup` untimed and `--runs` timed runs per
    request, medians reported: quarry through its facade (`peer_runner`, in process, no HTTP), the peers through
    their Python APIs with the answer fetched into Python (the part of the answer every engine must produce). A
@@ -450,28 +452,39 @@ def driver(args) -> int:
             subprocess.run(["rm", "-rf", p], check=True)
         elif os.path.exists(p):
             os.remove(p)
-    print(f"== ingest {args.rows:,} rows of JSON Lines ({os.path.getsize(logs) / 1e6:.0f} MB)", file=sys.stderr)
-    out, wall, rss = timed([args.quarry, "--data", os.path.join(work, "quarry"), "ingest", "--json", logs])
-    summary = json.loads(out)
-    assert (summary["accepted"], summary["wal"]) == (args.rows, False), summary
-    engines["quarry"] = {"ingest_s": wall, "ingest_rss": rss, "bytes": du(os.path.join(work, "quarry"))}
-    # The same import with every chunk logged and fsynced in the WAL first (`--wal`; a file is loaded unlogged by
-    # default, acknowledged by the command's exit after its final flush), for the reader who wants that price too.
-    # Neither peer logs a bulk insert: chDB writes MergeTree parts directly (without fsync, its default), DuckDB
-    # writes its database file.
+    print(f"== ingest {args.rows:,} rows of JSON Lines ({os.path.getsize(logs) / 1e6:.0f} MB), "
+          f"{args.ingest_runs} round(s)", file=sys.stderr)
+    # Each round ingests the file into every engine in turn, and each engine's rate is the median of its rounds:
+    # on a shared, noisy machine a single import moves by 15-20% between sittings and within one, and rounds
+    # alternate the engines so that a slow spell falls on all of them. The stores of the last round are queried.
+    #
+    # `quarry --wal`: the same import with every chunk logged and fsynced in the WAL first (a file is loaded unlogged
+    # by default, acknowledged by the command's exit after its final flush), for the reader who wants that price
+    # too. Neither peer logs a bulk insert: chDB writes MergeTree parts directly (without fsync, its default),
+    # DuckDB writes its database file.
     logged = os.path.join(work, "quarry-wal")
+    stores = {"quarry": os.path.join(work, "quarry"), "quarry --wal": logged, "chdb": os.path.join(work, "chdb"),
+              "duckdb": os.path.join(work, "duckdb.db")}
+    walls = {e: [] for e in stores}
+    for _ in range(args.ingest_runs):
+        for engine, store in stores.items():
+            subprocess.run(["rm", "-rf", store], check=True)
+            if engine.startswith("quarry"):
+                wal = engine == "quarry --wal"
+                cmd = [args.quarry, "--data", store, "ingest"] + (["--wal"] if wal else []) + ["--json", logs]
+                out, wall, rss = timed(cmd)
+                summary = json.loads(out)
+                assert (summary["accepted"], summary["wal"]) == (args.rows, wal), summary
+            else:
+                out, wall, rss = timed(me + ["worker", engine, "ingest", work])
+                rows = json.loads(out.strip().splitlines()[-1])["rows"]
+                assert rows == args.rows, f"{engine} holds {rows} rows"
+            walls[engine].append(wall)
+            size = du(store) if os.path.isdir(store) else os.path.getsize(store)
+            engines[engine] = {"ingest_s": statistics.median(walls[engine]), "ingest_runs": list(walls[engine]),
+                               "ingest_rss": max(rss, engines.get(engine, {}).get("ingest_rss", 0)), "bytes": size}
+    engines["quarry --wal"]["query_rss"] = None
     subprocess.run(["rm", "-rf", logged], check=True)
-    out, wall, rss = timed([args.quarry, "--data", logged, "ingest", "--wal", "--json", logs])
-    summary = json.loads(out)
-    assert (summary["accepted"], summary["wal"]) == (args.rows, True), summary
-    engines["quarry --wal"] = {"ingest_s": wall, "ingest_rss": rss, "bytes": du(logged), "query_rss": None}
-    subprocess.run(["rm", "-rf", logged], check=True)
-    for engine, store in (("chdb", os.path.join(work, "chdb")), ("duckdb", os.path.join(work, "duckdb.db"))):
-        out, wall, rss = timed(me + ["worker", engine, "ingest", work])
-        rows = json.loads(out.strip().splitlines()[-1])["rows"]
-        assert rows == args.rows, f"{engine} holds {rows} rows"
-        size = du(store) if os.path.isdir(store) else os.path.getsize(store)
-        engines[engine] = {"ingest_s": wall, "ingest_rss": rss, "bytes": size}
     engines["duckdb-parquet"] = {"ingest_s": None, "ingest_rss": None, "bytes": engines["quarry"]["bytes"]}
 
     requests = []
@@ -534,13 +547,18 @@ def render(args, engines, results, reqs) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     geo = [f"{math.exp(sum(v) / len(v)):.1f}×" for v in logs.values()]
     lines.append(f"| **geometric mean of ratios** | | | {geo[0]} | | {geo[1]} | | {geo[2]} |")
-    lines += ["", "| engine | ingest rows/s | bytes/row on disk | peak RSS ingest | peak RSS queries |",
-              "|---|---|---|---|---|"]
+    lines += ["", f"| engine | ingest rows/s (median of {args.ingest_runs}) | ingest runs, s | bytes/row on disk "
+              "| peak RSS ingest | peak RSS queries |",
+              "|---|---|---|---|---|---|"]
     for e, v in engines.items():
         rate = f"{args.rows / v['ingest_s']:,.0f}" if v["ingest_s"] else "(reads quarry's files)"
+        runs = ", ".join(f"{w:.2f}" for w in v.get("ingest_runs", [])) or "—"
         rss_i = f"{v['ingest_rss'] / 2**20:,.0f} MiB" if v["ingest_rss"] else "—"
         rss_q = f"{v['query_rss'] / 2**20:,.0f} MiB" if v["query_rss"] else "(queries as quarry)"
-        lines.append(f"| {e} | {rate} | {v['bytes'] / args.rows:.1f} | {rss_i} | {rss_q} |")
+        lines.append(f"| {e} | {rate} | {runs} | {v['bytes'] / args.rows:.1f} | {rss_i} | {rss_q} |")
+    if "chdb" in engines and engines["quarry"]["ingest_s"]:
+        ratio = engines["chdb"]["ingest_s"] / engines["quarry"]["ingest_s"]
+        lines += ["", f"Ingest, quarry against chDB: {ratio:.2f}× its rate (medians)."]
     return "\n".join(lines) + "\n"
 
 
@@ -559,6 +577,7 @@ def main() -> int:
     d.add_argument("--rows", type=int, default=10_000_000)
     d.add_argument("--runs", type=int, default=5)
     d.add_argument("--warmup", type=int, default=1)
+    d.add_argument("--ingest-runs", type=int, default=3, help="rounds of ingest into every engine (median)")
     d.add_argument("--out")
     args = p.parse_args()
     if args.cmd == "worker":

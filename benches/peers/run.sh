@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark: quarry against chDB (ClickHouse in process) and DuckDB on the same rows.
-#   benches/peers/run.sh [--rows N] [--runs R] [--warmup W] [--out FILE.md]      (default 10,000,000 rows)
+#   benches/peers/run.sh [--rows N] [--runs R] [--warmup W] [--ingest-runs I] [--out FILE.md]   (default 10M rows, 3 ingest rounds)
 # Builds quarry in release mode, makes a virtual environment with pinned chDB and DuckDB under target/peers/, and
 # runs benches/peers/run.py (see its docstring for the method). Data and results stay under target/peers/.
 set -euo pipefail
