@@ -660,25 +660,19 @@ mod tests {
                 assert!(back.iter().zip(&sorted).all(|(a, b)| a == *b));
                 assert_eq!(back.len(), sorted.len());
             }
-            // Nothing temporary is left.
-            let leftovers: Vec<_> = walk(dir.path())
-                .into_iter()
-                .filter(|p| p.to_string_lossy().ends_with(".tmp"))
-                .collect();
-            assert!(leftovers.is_empty(), "{leftovers:?}");
-        }
-    }
-
-    fn walk(dir: &Path) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for e in fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
+            // Nothing temporary is left: each partition directory holds its Parquet file and its sidecar only.
+            for p in by_partition.keys() {
+                let mut names: Vec<String> = fs::read_dir(dir.path().join(p.dir()))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+                names.sort();
+                assert_eq!(names.len(), 2, "{names:?}");
+                assert!(
+                    names[0].ends_with(".parquet") && names[1].ends_with(".qidx"),
+                    "{names:?}"
+                );
             }
         }
-        out
     }
 }
