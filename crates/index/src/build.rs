@@ -279,15 +279,11 @@ fn attribute_rollup(
         max_values_per_key: options.max_values_per_key,
     };
     // Distinct resource sets (with their fingerprints), and rows per (bucket, tail, set). A set is looked up by
-    // its fingerprint (already a hash of it) and compared; when that fails (a set not seen yet, a collision, or a
-    // record whose fingerprint is not of its set) the map keyed by the whole set decides, and a fingerprint seen
-    // for the first time points at its set from then on.
+    // its storage's address and the record's fingerprint: records of one resource share their set, and every
+    // record is borrowed here, so an address is one set's for the whole call. Only a set met at a new address
+    // (once per decoded piece of input, or an empty set) is hashed whole, by the map keyed by (fingerprint, set).
     let mut resources: Vec<(u64, &Attributes)> = Vec::new();
-    let mut by_fingerprint: HashMap<u64, u32> = HashMap::default();
     let mut by_set: HashMap<(u64, &Attributes), u32> = HashMap::default();
-    // First by the set's address (and the fingerprint): records of one resource share their set, and every
-    // record is borrowed here, so an address is one set's for the whole call. Comparing a set found by its
-    // fingerprint with the record's is a `memcmp` of the whole set whenever the two were decoded apart.
     let mut by_address: HashMap<(usize, u64), u32> = HashMap::default();
     let mut resource_rows: HashMap<(u64, u64, u32), u64> = HashMap::default();
     for (r, &old) in records.iter().zip(service_of_row) {
@@ -304,20 +300,11 @@ fn attribute_rollup(
         let resource = match address.and_then(|a| by_address.get(&a)) {
             Some(&id) => id,
             None => {
-                let id = match by_fingerprint.get(&fingerprint) {
-                    Some(&id) if resources[id as usize].1 == set => id,
-                    found => {
-                        let next = resources.len() as u32;
-                        let id = *by_set.entry((fingerprint, set)).or_insert_with(|| {
-                            resources.push((fingerprint, set));
-                            next
-                        });
-                        if found.is_none() {
-                            by_fingerprint.insert(fingerprint, id);
-                        }
-                        id
-                    }
-                };
+                let next = resources.len() as u32;
+                let id = *by_set.entry((fingerprint, set)).or_insert_with(|| {
+                    resources.push((fingerprint, set));
+                    next
+                });
                 if let Some(a) = address {
                     by_address.insert(a, id);
                 }

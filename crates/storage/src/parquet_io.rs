@@ -244,22 +244,9 @@ pub(crate) fn write_files(
     threads: usize,
 ) -> Vec<Result<WrittenFile>> {
     // Stage 1, a task per file: sort its rows, cut its row groups, create its temporary file.
-    let inputs: Vec<Mutex<Option<FileJob<'_>>>> =
-        jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
-    let opened: Vec<Mutex<Option<Result<OpenFile<'_>>>>> =
-        inputs.iter().map(|_| Mutex::new(None)).collect();
-    for_each_parallel(inputs.len(), threads, |i| {
-        let job = lock(&inputs[i]).take().expect("each job is opened once");
-        *lock(&opened[i]) = Some(OpenFile::create(root, job, row_group_rows));
+    let opened = map_parallel(jobs, threads, |job| {
+        OpenFile::create(root, job, row_group_rows)
     });
-    let opened: Vec<Result<OpenFile<'_>>> = opened
-        .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .expect("every job was opened")
-        })
-        .collect();
 
     // Stage 2, a task per row group and per sidecar, largest files first, and in a file its sidecar (the largest
     // piece) first: the last pieces of a flush are small ones, so its threads end together.
@@ -477,6 +464,30 @@ fn cut_row_groups(records: &[&LogRecord], row_group_rows: usize) -> Vec<Range<us
         |from: usize, to: usize| (from..to).step_by(step).map(move |s| s..(s + step).min(to));
     runs(0, errors_at)
         .chain(runs(errors_at, records.len()))
+        .collect()
+}
+
+/// `f` of every item, in order, computed on up to `threads` scoped threads ([`for_each_parallel`]).
+fn map_parallel<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let slots: Vec<Mutex<(Option<T>, Option<R>)>> = items
+        .into_iter()
+        .map(|t| Mutex::new((Some(t), None)))
+        .collect();
+    for_each_parallel(slots.len(), threads, |i| {
+        let item = lock(&slots[i]).0.take().expect("each item is taken once");
+        let result = f(item);
+        lock(&slots[i]).1 = Some(result);
+    });
+    slots
+        .into_iter()
+        .map(|slot| {
+            let (_, result) = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+            result.expect("every item was mapped")
+        })
         .collect()
 }
 

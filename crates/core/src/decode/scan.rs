@@ -329,7 +329,6 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A scalar value's raw text.
     /// A scalar value's raw text, and whether it is a string without escapes.
     fn scalar(&mut self) -> Option<(&'a str, bool)> {
         let start = self.at;
